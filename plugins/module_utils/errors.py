@@ -40,6 +40,10 @@ class TransportError(AuditLogError):
     """No usable HTTP response: connection refused or reset, timeout, TLS failure."""
 
 
+class TLSError(TransportError):
+    """The TLS handshake failed (untrusted or mismatched certificate); never retried."""
+
+
 class UnsafeRedirectError(TransportError):
     """The server redirected somewhere the API key must not follow (another origin)."""
 

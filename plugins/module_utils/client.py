@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AuditLogClient: the narrow surface every plugin uses — ``get(id)`` and ``scan(query)``."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import BadResponseError
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+    CONNECTION_OPTIONS,
+    MAX_PAGE_SIZE,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import LIST_PATH, Scan
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import (  # noqa: F401
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    Transport,
+    encode_segment,
+)
+
+
+class AuditLogClient(object):
+    """Reads the audit log. Safe to use as a context manager; one connection is reused."""
+
+    def __init__(self, api_key, **connection):
+        self.transport = Transport(api_key, **connection)
+
+    @classmethod
+    def from_options(cls, options, **transport_kwargs):
+        """A client from a mapping with the connection option names (``None`` = default)."""
+        connection = dict((name, options.get(name)) for name in CONNECTION_OPTIONS
+                          if name != "api_key" and options.get(name) is not None)
+        connection.update(transport_kwargs)
+        return cls(options.get("api_key"), **connection)
+
+    def get(self, audit_log_id):
+        """One entry by id; NotFoundError when there is none."""
+        entry = self.transport.get_json("%s/%s" % (LIST_PATH, encode_segment(audit_log_id)))
+        if not isinstance(entry, dict):
+            raise BadResponseError("the API answered with an entry that is not an object")
+        return entry
+
+    def scan(self, query, page_size=MAX_PAGE_SIZE, max_results=None, cursor=None, push_down=True,
+             early_stop=True):
+        """Iterate over the entries that match ``query``; see ``Scan`` for the report."""
+        return Scan(self.transport, query, page_size=page_size, max_results=max_results,
+                    cursor=cursor, push_down=push_down, early_stop=early_stop)
+
+    def close(self):
+        self.transport.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()

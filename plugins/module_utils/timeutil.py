@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Instants: parsing RFC 3339 and the relative forms users type, formatting UTC."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import re
+
+UTC = datetime.timezone.utc
+
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# RFC 3339 date-time: fromisoformat before 3.11 takes neither "Z" nor fractions of other than
+# 3 or 6 digits, so the fraction is normalised to 6 digits first.
+_DATETIME = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def parse_rfc3339(text):
+    """Aware datetime from an RFC 3339 date-time string; ``None`` when it is not one."""
+    if not isinstance(text, str):
+        return None
+    match = _DATETIME.match(text)
+    if not match:
+        return None
+    day, clock, fraction, offset = match.groups()
+    if fraction:
+        clock += "." + (fraction + "000000")[:6]
+    if offset in ("Z", "z"):
+        offset = "+00:00"
+    try:
+        return datetime.datetime.fromisoformat("%sT%s%s" % (day, clock, offset))
+    except ValueError:
+        return None
+
+
+def parse_instant(text, now):
+    """Resolve what a user typed for ``since``/``until`` against ``now`` (aware, UTC).
+
+    Returns an aware UTC datetime, or raises ValueError with the accepted forms.
+    """
+    value = str(text).strip()
+    if value.lower() == "now":
+        return now
+    relative = _RELATIVE.match(value.lower())
+    if relative:
+        amount, unit = relative.groups()
+        return now - datetime.timedelta(seconds=int(amount) * _UNIT_SECONDS[unit])
+    if _DATE.match(value):
+        try:
+            return datetime.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    instant = parse_rfc3339(value)
+    if instant is not None:
+        return instant.astimezone(UTC)
+    raise ValueError(
+        "%r is not a time; use an RFC 3339 date-time with a UTC offset (2026-11-01T08:00:00Z),"
+        " a date (2026-11-01), 'now', or an age such as 30m, 12h, 7d, 2w" % (value,))
+
+
+def format_utc(instant):
+    """RFC 3339 in UTC with a ``Z``; microseconds only when there are some."""
+    instant = instant.astimezone(UTC)
+    if instant.microsecond:
+        return instant.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_now():
+    return datetime.datetime.now(UTC)
