@@ -24,7 +24,8 @@ OLDEST_FIRST = "oldest_first"
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 # The keys of the scan report returned under ``scan``; the others are top-level result keys.
-SCAN_KEYS = ("pages", "scanned", "matched", "pushed_down", "stopped_early", "stop_reason", "order")
+SCAN_KEYS = ("pages", "scanned", "matched", "duplicates", "pushed_down", "stopped_early",
+             "stop_reason", "resumed", "order")
 
 
 def _instant_key(entry):
@@ -84,6 +85,8 @@ def scan_summary(report):
     summary = dict((key, report.get(key)) for key in SCAN_KEYS)
     summary["pushed_down"] = dict(summary["pushed_down"] or {})
     summary["stopped_early"] = bool(summary["stopped_early"])
+    summary["resumed"] = bool(summary["resumed"])
+    summary["duplicates"] = summary["duplicates"] or 0
     summary["order"] = dict(summary["order"] or {})
     summary["client_sorted"] = needs_client_sort(report)
     return summary

@@ -1,0 +1,277 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+name: audit_log
+short_description: Read entries of the Nirvana Labs audit log in templates and plays
+version_added: 0.1.0
+description:
+  - With terms, each term is the id of an entry and the entries are returned in the order of
+    the terms. O(on_missing) decides what an id that does not exist does.
+  - Without terms, returns every entry that matches the list options (O(since), O(until), the
+    filters, O(max_results), O(order)), as a flat list of dictionaries.
+  - Filters the API can apply are sent to it; every entry is checked again on the client, so
+    the result is the same whether the server supports the 2026-08 filters or only paging.
+  - When O(max_results) cut the list short, a warning says so. To read a long list in
+    batches, use the M(nirvana_labs.audit.audit_log_info) module and its O(nirvana_labs.audit.audit_log_info#module:cursor).
+  - Runs on the controller, once per call; the lookup needs no inventory host.
+  - "C(lookup) returns a list of one entry as the bare entry (a dictionary) and fails to
+    join several, so use C(query) (or C(lookup) with C(wantlist=true)) whenever more than one
+    entry can come back: C(query) always returns a list."
+author:
+  - Nirvana Labs audit collection contributors
+requirements:
+  - requests (on the controller)
+options:
+  _terms:
+    description:
+      - Ids of the entries to return, in this order. Lists of ids are flattened.
+      - Without terms, the lookup lists the entries that match the list options.
+      - Ids and list options cannot be combined.
+    type: list
+    elements: str
+    required: false
+  on_missing:
+    description:
+      - What an id with no entry does.
+      - V(error) fails the lookup and names the id.
+      - V(warn) leaves the entry out and warns.
+      - V(skip) leaves the entry out silently.
+    type: str
+    default: error
+    choices: [error, warn, skip]
+extends_documentation_fragment:
+  - nirvana_labs.audit.connection.plugins
+  - nirvana_labs.audit.query
+notes:
+  - "Configuration follows Ansible's precedence: keyword arguments of the lookup, then Ansible
+    variables (C(nirvana_labs_api_key), C(nirvana_labs_base_url), ...), then environment
+    variables (E(NIRVANA_LABS_API_KEY), ...), then the C([nirvana_labs]) section of
+    C(ansible.cfg), then the default."
+  - Values given through variables may be templates, such as a variable
+    C(nirvana_labs_api_key) set to C({{ vault_api_key }}); the lookup renders them.
+  - The time window is half-open, O(since) inclusive and O(until) exclusive, and relative
+    times (C(7d)) are resolved once per call.
+seealso:
+  - module: nirvana_labs.audit.audit_log_info
+    description: The same read as a task, with resumable results and completeness figures.
+"""
+
+EXAMPLES = r"""
+# Connection settings usually live in variables (group_vars/all.yml, say):
+#   nirvana_labs_api_key: "{{ vault_nirvana_labs_api_key }}"
+#   nirvana_labs_base_url: https://api.nirvanalabs.io
+# or in the environment (NIRVANA_LABS_API_KEY), or in ansible.cfg:
+#   [nirvana_labs]
+#   base_url = https://api.nirvanalabs.io
+
+- name: One entry by id (lookup returns a list of one as the bare dictionary)
+  ansible.builtin.debug:
+    msg: "{{ lookup('nirvana_labs.audit.audit_log', '123e4567-e89b-12d3-a456-426614174000').action }}"
+
+- name: Several entries by id, in this order; leave out the ones that do not exist
+  ansible.builtin.debug:
+    msg: "{{ query('nirvana_labs.audit.audit_log', id1, id2, id3, on_missing='warn') | map(attribute='action') }}"
+
+- name: The last 20 API-key deletions (query, because the list may hold one entry or none)
+  ansible.builtin.set_fact:
+    key_deletions: "{{ query('nirvana_labs.audit.audit_log', action='api_key.deleted', max_results=20) }}"
+
+- name: Render them into the incident report
+  ansible.builtin.copy:
+    dest: /tmp/incident-report.md
+    mode: "0644"
+    content: |
+      # API keys deleted
+      {% for entry in key_deletions %}
+      - {{ entry.created_at }}: {{ entry.actor.name | default(entry.actor.id, true) }} from {{ entry.client_ip }} deleted {{ entry.target.id | default('an unknown key') }}
+      {% else %}
+      No API key was deleted.
+      {% endfor %}
+  delegate_to: localhost
+
+- name: Fail the play if anyone but CI changed production VMs today
+  vars:
+    vm_changes: >-
+      {{ query('nirvana_labs.audit.audit_log', since='1d', target_type='vm',
+               method=['POST', 'PATCH', 'DELETE'])
+         | rejectattr('actor.name', 'equalto', 'ci-deployer') | list }}
+  ansible.builtin.fail:
+    msg: "VMs changed outside CI: {{ vm_changes | map(attribute='id') | join(', ') }}"
+  when: vm_changes | length > 0
+
+- name: Per-call connection settings win over variables, environment and ansible.cfg
+  ansible.builtin.debug:
+    msg: >-
+      {{ query('nirvana_labs.audit.audit_log', since='2h', status_code='5xx',
+               base_url='https://127.0.0.1:8443', ca_path='/etc/ssl/private-ca.pem') | length }}
+      server errors in the last two hours
+
+- name: "lookup and query: the same entries, different shapes"
+  vars:
+    failures: "{{ query('nirvana_labs.audit.audit_log', since='1h', status_code='5xx') }}"
+    failures_joined: "{{ lookup('nirvana_labs.audit.audit_log', since='1h', status_code='5xx', wantlist=true) }}"
+  ansible.builtin.assert:
+    that:
+      - failures is sequence
+      - failures == failures_joined
+"""
+
+RETURN = r"""
+_raw:
+  description:
+    - The entries, as the API returned them (fields the collection does not know are kept).
+    - With terms, one entry per id found, in the order of the terms.
+    - Without terms, every match, in the order O(order) asks for (by C(created_at), then C(id)).
+    - Always a list of dictionaries; C(lookup) hands a list of one to the template as the bare
+      dictionary.
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Unique id of the entry.
+      type: str
+    action:
+      description: What was done, C(<resource>.<verb>), such as C(vm.deleted).
+      type: str
+    actor:
+      description: Who did it, with C(id), C(name) (may be V(null) for API keys) and C(type) (V(user) or V(api_key)).
+      type: dict
+    client_ip:
+      description: IPv4 or IPv6 address of the caller.
+      type: str
+    created_at:
+      description: When it happened, RFC 3339.
+      type: str
+    method:
+      description: HTTP method of the audited request.
+      type: str
+    path:
+      description: Path of the audited request.
+      type: str
+    status_code:
+      description: HTTP status the audited request got.
+      type: int
+    user_agent:
+      description: User agent of the caller.
+      type: str
+    target:
+      description: The resource acted on, with C(id) and C(type); may be absent or V(null).
+      type: dict
+"""
+
+from ansible.errors import AnsibleLookupError
+from ansible.module_utils.basic import missing_required_lib
+from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
+
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
+    AuditLogClient,
+    HAS_REQUESTS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
+    AuditLogError,
+    NotFoundError,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+    CONNECTION_OPTIONS,
+    QUERY_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import (
+    ordered_entries,
+    truncation_warning,
+)
+
+display = Display()
+
+CONTINUE_HINT = ("Raise max_results or narrow the window to get the rest; the"
+                 " nirvana_labs.audit.audit_log_info module can resume with a cursor.")
+
+MISSING_KEY = ("api_key: required; pass api_key=..., or set the variable nirvana_labs_api_key,"
+               " the environment variable NIRVANA_LABS_API_KEY, or api_key in the"
+               " [nirvana_labs] section of ansible.cfg")
+
+
+class LookupModule(LookupBase):
+
+    def run(self, terms, variables=None, **kwargs):
+        if not HAS_REQUESTS:
+            raise AnsibleLookupError(missing_required_lib("requests"))
+        self.set_options(var_options=variables, direct=kwargs)
+        ids = self._ids(terms)
+        given = sorted(name for name in kwargs if name in QUERY_OPTIONS)
+        if ids and given:
+            raise AnsibleLookupError(
+                "ids (terms) and list options (%s) are mutually exclusive: pass ids to read"
+                " those entries, or no terms to list the entries that match"
+                % ", ".join(given))
+        try:
+            client = AuditLogClient.from_options(self._connection_options())
+            with client:
+                if ids:
+                    return self._read_ids(client, ids)
+                return self._read_list(client)
+        except AuditLogError as err:
+            # str(err) is built without headers, so it never carries the key.
+            raise AnsibleLookupError(str(err)) from None
+
+    def _option(self, name):
+        value = self.get_option(name)
+        # Options from ``vars`` arrive as written, possibly a template such as
+        # "{{ vault_key }}"; render them like any variable would be.
+        if isinstance(value, str) and self._templar is not None and "{" in value:
+            value = self._templar.template(value)
+        return value
+
+    def _connection_options(self):
+        options = dict((name, self._option(name)) for name in CONNECTION_OPTIONS)
+        if not options.get("api_key"):
+            raise AnsibleLookupError(MISSING_KEY)
+        return options
+
+    @staticmethod
+    def _ids(terms):
+        ids = []
+        for term in LookupBase._flatten(terms or []):
+            if not isinstance(term, str) or not term.strip():
+                raise AnsibleLookupError(
+                    "each term must be the id of an audit log entry (a non-empty string),"
+                    " not %r" % (term,))
+            ids.append(term)
+        return ids
+
+    def _read_ids(self, client, ids):
+        on_missing = self.get_option("on_missing")
+        entries = []
+        for entry_id in ids:
+            try:
+                entries.append(client.get(entry_id))
+            except NotFoundError:
+                if on_missing == "error":
+                    raise AnsibleLookupError(
+                        "no audit log entry has the id %r (on_missing=error; use"
+                        " on_missing=warn or skip to leave it out)" % (entry_id,))
+                if on_missing == "warn":
+                    display.warning("nirvana_labs.audit.audit_log: no audit log entry has the"
+                                    " id %r; left out" % (entry_id,))
+        return entries
+
+    def _read_list(self, client):
+        options = dict((name, self.get_option(name)) for name in QUERY_OPTIONS)
+        query = Query.from_options(options)
+        scan = client.scan(query, page_size=options["page_size"],
+                           max_results=options["max_results"])
+        entries = list(scan)
+        report = scan.report  # complete only once the iteration ended
+        entries = ordered_entries(entries, report)
+        warning = truncation_warning(report, len(entries), CONTINUE_HINT)
+        if warning:
+            display.warning("nirvana_labs.audit.audit_log: " + warning)
+        return entries
