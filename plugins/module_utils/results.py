@@ -124,8 +124,8 @@ def truncation_warning(report, returned, how_to_continue):
     """
     if not report.get("truncated"):
         return None
-    message = ("max_results cut the list short: %d matching entries returned and more match"
-               % returned)
+    message = ("max_results cut the list short: %d matching %s returned and more match"
+               % (returned, "entry" if returned == 1 else "entries"))
     total = report.get("total_count")
     if isinstance(total, int) and not isinstance(total, bool):
         message += " (the server counts %d entries before client-side filters)" % total

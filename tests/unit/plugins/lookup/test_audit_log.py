@@ -1,0 +1,359 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The audit_log lookup: option loading and precedence, ids and list mode, errors.
+
+The plugin is loaded through Ansible's plugin loader (its options come from its docs and the
+shared fragments); only ``AuditLogClient`` is faked, so no request is made.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import sys
+from unittest import mock
+
+import pytest
+
+from ansible import constants as C
+from ansible.errors import AnsibleLookupError
+
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
+    ApiError,
+    AuthError,
+    InvalidOption,
+    NotFoundError,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+    CONNECTION_OPTIONS,
+    DEFAULT_BASE_URL,
+)
+
+API_KEY = "nl-lookup-secret-2b7e151628"
+ENTRIES = {
+    "a": {"id": "a", "created_at": "2026-11-03T00:00:00Z", "action": "vm.deleted"},
+    "b": {"id": "b", "created_at": "2026-11-02T00:00:00Z", "action": "vm.created"},
+    "c": {"id": "c", "created_at": "2026-11-01T00:00:00Z", "action": "api_key.deleted"},
+}
+
+
+def scan_report(**overrides):
+    report = {
+        "pages": 1, "scanned": 3, "matched": 3, "duplicates": 0, "total_count": 3,
+        "pushed_down": {}, "stopped_early": False, "stop_reason": None, "truncated": False,
+        "next_cursor": None, "resumed": False, "window": {"since": None, "until": None},
+        "order": {"requested": "newest_first", "sort_sent": "created_at:desc",
+                  "observed": "newest_first"},
+    }
+    report.update(overrides)
+    return report
+
+
+class FakeScan(object):
+    def __init__(self, entries, report):
+        self._entries, self._final, self.report = entries, report, {}
+
+    def __iter__(self):
+        for entry in self._entries:
+            yield entry
+        self.report = self._final
+
+
+class FakeClient(object):
+    def __init__(self, options, scan_entries=(), report=None, error=None):
+        self.options = options
+        self.scan_entries = list(scan_entries)
+        self.report = report or scan_report()
+        self.error = error
+        self.calls = []
+        self.closed = False
+
+    def get(self, entry_id):
+        self.calls.append(("get", entry_id))
+        if self.error is not None:
+            raise self.error
+        if entry_id not in ENTRIES:
+            raise NotFoundError("not found (HTTP 404): no entry", 404)
+        return ENTRIES[entry_id]
+
+    def scan(self, query, page_size=100, max_results=None, cursor=None):
+        self.calls.append(("scan", query, page_size, max_results, cursor))
+        if self.error is not None:
+            raise self.error
+        return FakeScan(self.scan_entries, self.report)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.closed = True
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    for schema in CONNECTION_OPTIONS.values():
+        for env in schema.get("env", []):
+            monkeypatch.delenv(env, raising=False)
+
+
+@pytest.fixture
+def plugin_module(lookup_plugin):
+    return sys.modules[type(lookup_plugin).__module__]
+
+
+@pytest.fixture
+def fake(plugin_module, monkeypatch):
+    """Replace the client; ``fake.configure(**kwargs)`` sets what the next client does."""
+    state = {"kwargs": {}, "made": []}
+
+    def from_options(options):
+        client = FakeClient(options, **state["kwargs"])
+        state["made"].append(client)
+        return client
+
+    class Handle(object):
+        def configure(self, **kwargs):
+            state["kwargs"] = kwargs
+
+        @property
+        def client(self):
+            return state["made"][-1] if state["made"] else None
+
+    monkeypatch.setattr(plugin_module, "AuditLogClient",
+                        mock.Mock(from_options=mock.Mock(side_effect=from_options)))
+    return Handle()
+
+
+@pytest.fixture
+def warnings(plugin_module, monkeypatch):
+    seen = []
+    monkeypatch.setattr(plugin_module.display, "warning", lambda msg, *a, **k: seen.append(msg))
+    return seen
+
+
+@pytest.fixture
+def ini_file(tmp_path, monkeypatch):
+    """Point Ansible's configuration at an ansible.cfg of the test's making."""
+    def write(text):
+        path = tmp_path / "ansible.cfg"
+        path.write_text(text)
+        monkeypatch.setattr(C.config, "_config_file", str(path))
+        C.config._parse_config_file(str(path))
+    return write
+
+
+class TestPrecedence:
+    """kwargs > Ansible variables > environment > ansible.cfg > default, per option."""
+
+    def test_default(self, lookup_plugin, fake):
+        lookup_plugin.run(["a"], variables={}, api_key=API_KEY)
+        assert fake.client.options["base_url"] == DEFAULT_BASE_URL
+        assert fake.client.options["timeout"] == 60.0
+        assert fake.client.options["max_retries"] == 2
+        assert fake.client.options["validate_certs"] is True
+
+    def test_ini_over_default(self, lookup_plugin, fake, ini_file):
+        ini_file("[nirvana_labs]\nbase_url = https://ini.example.test\ntimeout = 7\n"
+                 "validate_certs = false\n")
+        lookup_plugin.run(["a"], variables={}, api_key=API_KEY)
+        assert fake.client.options["base_url"] == "https://ini.example.test"
+        assert fake.client.options["timeout"] == 7.0
+        assert fake.client.options["validate_certs"] is False
+
+    def test_env_over_ini(self, lookup_plugin, fake, ini_file, monkeypatch):
+        ini_file("[nirvana_labs]\nbase_url = https://ini.example.test\n")
+        monkeypatch.setenv("NIRVANA_LABS_BASE_URL", "https://env.example.test")
+        lookup_plugin.run(["a"], variables={}, api_key=API_KEY)
+        assert fake.client.options["base_url"] == "https://env.example.test"
+
+    def test_vars_over_env(self, lookup_plugin, fake, ini_file, monkeypatch):
+        ini_file("[nirvana_labs]\nbase_url = https://ini.example.test\n")
+        monkeypatch.setenv("NIRVANA_LABS_BASE_URL", "https://env.example.test")
+        lookup_plugin.run(["a"], variables={"nirvana_labs_base_url": "https://vars.example.test"},
+                          api_key=API_KEY)
+        assert fake.client.options["base_url"] == "https://vars.example.test"
+
+    def test_kwargs_over_vars(self, lookup_plugin, fake, ini_file, monkeypatch):
+        ini_file("[nirvana_labs]\nbase_url = https://ini.example.test\n")
+        monkeypatch.setenv("NIRVANA_LABS_BASE_URL", "https://env.example.test")
+        lookup_plugin.run(["a"], variables={"nirvana_labs_base_url": "https://vars.example.test"},
+                          api_key=API_KEY, base_url="https://kwargs.example.test")
+        assert fake.client.options["base_url"] == "https://kwargs.example.test"
+
+    @pytest.mark.parametrize("source", ["kwargs", "vars", "env", "ini"])
+    def test_api_key_from_each_source(self, lookup_plugin, fake, ini_file, monkeypatch, source):
+        kwargs, variables = {}, {}
+        if source == "kwargs":
+            kwargs["api_key"] = API_KEY
+        elif source == "vars":
+            variables["nirvana_labs_api_key"] = API_KEY
+        elif source == "env":
+            monkeypatch.setenv("NIRVANA_LABS_API_KEY", API_KEY)
+        else:
+            ini_file("[nirvana_labs]\napi_key = %s\n" % API_KEY)
+        lookup_plugin.run(["a"], variables=variables, **kwargs)
+        assert fake.client.options["api_key"] == API_KEY
+
+    def test_every_connection_option_has_every_source(self, lookup_plugin, fake, monkeypatch):
+        monkeypatch.setenv("NIRVANA_LABS_MAX_RETRIES", "5")
+        monkeypatch.setenv("NIRVANA_LABS_USE_PROXY", "false")
+        lookup_plugin.run(["a"], variables={"nirvana_labs_ca_path": "/tmp/ca.pem",
+                                            "nirvana_labs_timeout": "3.5"}, api_key=API_KEY)
+        options = fake.client.options
+        assert (options["max_retries"], options["use_proxy"]) == (5, False)
+        assert (options["ca_path"], options["timeout"]) == ("/tmp/ca.pem", 3.5)
+
+    def test_templated_variables_are_rendered(self, lookup_plugin, fake):
+        rendered = []
+
+        class Templar(object):
+            def template(self, value):
+                rendered.append(value)
+                return "rendered-" + value.strip("{} ")
+
+        lookup_plugin._templar = Templar()
+        lookup_plugin.run(["a"], variables={"nirvana_labs_api_key": "{{ vault_key }}"})
+        assert rendered == ["{{ vault_key }}"]
+        assert fake.client.options["api_key"] == "rendered-vault_key"
+
+    def test_missing_key_names_every_source(self, lookup_plugin, fake):
+        with pytest.raises(AnsibleLookupError) as err:
+            lookup_plugin.run(["a"], variables={})
+        message = str(err.value)
+        for source in ("api_key", "nirvana_labs_api_key", "NIRVANA_LABS_API_KEY", "[nirvana_labs]"):
+            assert source in message
+        assert fake.client is None
+
+    def test_bad_typed_option_is_an_ansible_error(self, lookup_plugin, fake):
+        with pytest.raises(Exception) as err:
+            lookup_plugin.run(["a"], variables={}, api_key=API_KEY, max_retries="many")
+        assert "max_retries" in str(err.value)
+        assert fake.client is None
+
+
+class TestIds:
+
+    def test_entries_in_the_order_of_the_terms(self, lookup_plugin, fake):
+        result = lookup_plugin.run(["c", "a", "b"], variables={}, api_key=API_KEY)
+        assert result == [ENTRIES["c"], ENTRIES["a"], ENTRIES["b"]]
+        assert fake.client.closed
+
+    def test_lists_of_ids_are_flattened(self, lookup_plugin, fake):
+        result = lookup_plugin.run([["b", "a"], "c"], variables={}, api_key=API_KEY)
+        assert [e["id"] for e in result] == ["b", "a", "c"]
+
+    def test_missing_id_fails_by_default_and_names_it(self, lookup_plugin, fake):
+        with pytest.raises(AnsibleLookupError, match="'nope'.*on_missing"):
+            lookup_plugin.run(["a", "nope"], variables={}, api_key=API_KEY)
+
+    def test_missing_id_with_warn(self, lookup_plugin, fake, warnings):
+        result = lookup_plugin.run(["a", "nope", "b"], variables={}, api_key=API_KEY,
+                                   on_missing="warn")
+        assert [e["id"] for e in result] == ["a", "b"]
+        assert len(warnings) == 1 and "'nope'" in warnings[0]
+
+    def test_missing_id_with_skip(self, lookup_plugin, fake, warnings):
+        result = lookup_plugin.run(["nope", "c"], variables={}, api_key=API_KEY,
+                                   on_missing="skip")
+        assert result == [ENTRIES["c"]]
+        assert warnings == []
+
+    def test_on_missing_choices(self, lookup_plugin, fake):
+        with pytest.raises(Exception, match="on_missing"):
+            lookup_plugin.run(["a"], variables={}, api_key=API_KEY, on_missing="ignore")
+
+    @pytest.mark.parametrize("term", [42, "", "  ", {"id": "a"}])
+    def test_terms_must_be_ids(self, lookup_plugin, fake, term):
+        with pytest.raises(AnsibleLookupError, match="each term must be the id"):
+            lookup_plugin.run([term], variables={}, api_key=API_KEY)
+        assert fake.client is None
+
+    def test_ids_and_list_options_are_exclusive(self, lookup_plugin, fake):
+        with pytest.raises(AnsibleLookupError, match="list options \\(since\\) are mutually exclusive"):
+            lookup_plugin.run(["a"], variables={}, api_key=API_KEY, since="7d")
+        assert fake.client is None
+
+
+class TestListMode:
+
+    def test_no_terms_lists_flat_dicts(self, lookup_plugin, fake):
+        fake.configure(scan_entries=[ENTRIES["a"], ENTRIES["b"]])
+        result = lookup_plugin.run([], variables={}, api_key=API_KEY, since="7d",
+                                   action="vm.*", status_code=["2xx", "404"], page_size=20,
+                                   max_results=50)
+        assert result == [ENTRIES["a"], ENTRIES["b"]]
+        assert all(isinstance(item, dict) for item in result)
+        (name, query, page_size, max_results, cursor), = fake.client.calls
+        assert (name, page_size, max_results, cursor) == ("scan", 20, 50, None)
+        assert query.window["since"] is not None
+        assert query.matches({"action": "vm.deleted", "status_code": 404,
+                              "created_at": query.window["since"]})
+        assert not query.matches({"action": "api_key.deleted", "status_code": 404,
+                                  "created_at": query.window["since"]})
+
+    def test_defaults(self, lookup_plugin, fake):
+        lookup_plugin.run([], variables={}, api_key=API_KEY)
+        (_name, query, page_size, max_results, _cursor), = fake.client.calls
+        assert (page_size, max_results, query.order) == (100, None, "newest_first")
+
+    def test_resorted_when_the_server_ignored_the_order(self, lookup_plugin, fake):
+        fake.configure(scan_entries=[ENTRIES["a"], ENTRIES["c"], ENTRIES["b"]],
+                       report=scan_report(order={"requested": "oldest_first",
+                                                 "sort_sent": "created_at:asc",
+                                                 "observed": "unordered"}))
+        result = lookup_plugin.run([], variables={}, api_key=API_KEY, order="oldest_first")
+        assert [e["id"] for e in result] == ["c", "b", "a"]
+
+    def test_truncation_warns(self, lookup_plugin, fake, warnings):
+        fake.configure(scan_entries=[ENTRIES["a"]],
+                       report=scan_report(truncated=True, next_cursor="nla1.x", matched=1))
+        result = lookup_plugin.run([], variables={}, api_key=API_KEY, max_results=1)
+        assert result == [ENTRIES["a"]]
+        assert len(warnings) == 1
+        assert "max_results" in warnings[0] and "audit_log_info" in warnings[0]
+
+    def test_complete_list_does_not_warn(self, lookup_plugin, fake, warnings):
+        fake.configure(scan_entries=[ENTRIES["a"]])
+        lookup_plugin.run([], variables={}, api_key=API_KEY)
+        assert warnings == []
+
+    def test_bad_filter_names_the_option(self, lookup_plugin, fake):
+        with pytest.raises(AnsibleLookupError, match="^since: 'last tuesday' is not a time"):
+            lookup_plugin.run([], variables={}, api_key=API_KEY, since="last tuesday")
+        assert fake.client.calls == []
+
+
+class TestErrors:
+
+    @pytest.mark.parametrize("error", [
+        AuthError("the API refused the API key (HTTP 401): unauthorized", 401),
+        ApiError("the API answered HTTP 503: down (after 3 attempts)", 503),
+        InvalidOption("base_url", "must be a URL"),
+    ])
+    def test_client_errors_become_lookup_errors_without_a_chain(self, lookup_plugin, fake,
+                                                                error):
+        fake.configure(error=error)
+        with pytest.raises(AnsibleLookupError) as err:
+            lookup_plugin.run([], variables={}, api_key=API_KEY)
+        assert str(err.value) == str(error)
+        # No chained exception to print a traceback from.
+        assert err.value.__cause__ is None and err.value.__suppress_context__
+
+    def test_not_found_in_list_mode_is_an_error(self, lookup_plugin, fake):
+        fake.configure(error=NotFoundError("not found (HTTP 404): no route", 404))
+        with pytest.raises(AnsibleLookupError, match="404"):
+            lookup_plugin.run([], variables={}, api_key=API_KEY, on_missing="skip")
+
+    def test_missing_requests_uses_the_standard_message(self, lookup_plugin, plugin_module,
+                                                        monkeypatch):
+        monkeypatch.setattr(plugin_module, "HAS_REQUESTS", False)
+        with pytest.raises(AnsibleLookupError,
+                           match="Failed to import the required Python library \\(requests\\)"):
+            lookup_plugin.run(["a"], variables={}, api_key=API_KEY)
+
+    def test_key_never_in_the_error(self, lookup_plugin, fake):
+        fake.configure(error=AuthError("the API refused the API key (HTTP 401): denied", 401))
+        with pytest.raises(AnsibleLookupError) as err:
+            lookup_plugin.run(["a"], variables={}, api_key=API_KEY)
+        assert API_KEY not in str(err.value)
