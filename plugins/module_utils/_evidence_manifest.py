@@ -1,0 +1,253 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""An evidence bundle's manifest: what was asked, what was written, and what can be claimed.
+
+Two judgements live here and nowhere else:
+
+* completeness: did the export receive every entry the server said its list holds? Only
+  stated when the comparison means something (a full scan with a ``total_count``); otherwise
+  the manifest says why it cannot be judged, never "complete" by default;
+* finality: is the window over? Entries may still arrive for a window whose end is not older
+  than ``settle``, so a bundle of such a window may be re-exported with more lines.
+
+The ``run`` section records how and by whom this particular run went; it is left out when a
+new run decides whether the bundle changed, so a re-run over a past window is a no-op.
+Plain Python: no Ansible here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import getpass
+import hashlib
+import json
+import os
+import re
+import socket
+
+from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_bundle import (
+    MANIFEST_NAME,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
+    format_utc,
+    parse_rfc3339,
+)
+
+MANIFEST_FORMAT = 1
+COLLECTION_NAME = "nirvana_labs.audit"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+COMPLETE = "complete"
+MISMATCH = "mismatch"
+TRUNCATED = "truncated"
+NOT_COMPARABLE = "not_comparable"
+
+
+def parse_duration(value):
+    """Seconds from ``300``, ``"300"``, ``"90s"``, ``"5m"``, ``"1h"``, ``"2d"``, ``"1w"``.
+
+    Raises ValueError naming the accepted forms.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected a duration, got %r" % (value,))
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value).lower())
+        if not match:
+            raise ValueError("%r is not a duration; use seconds (300) or a number and a unit"
+                             " s, m, h, d or w (90s, 5m, 1h, 2d)" % (value,))
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return int(seconds) if seconds == int(seconds) else seconds
+
+
+def finality(until, now, settle_seconds):
+    """Whether the window is final: it has an end, and that end is ``settle`` or more ago.
+
+    ``until`` is the resolved RFC 3339 end of the window (exclusive) or None.
+    """
+    result = {"final": False, "settle_seconds": settle_seconds, "settles_at": None}
+    end = parse_rfc3339(until) if until else None
+    if end is None:
+        result["reason"] = ("the window has no end (until is not set), so entries can still"
+                            " arrive in it")
+        return result
+    settles_at = end + datetime.timedelta(seconds=settle_seconds)
+    result["settles_at"] = format_utc(settles_at)
+    if now >= settles_at:
+        result["final"] = True
+        result["reason"] = "the window ended at %s, %s or more before this run" % (
+            format_utc(end), _human_seconds(settle_seconds))
+    else:
+        result["reason"] = ("the window ends at %s, less than %s before this run; entries can"
+                            " still arrive until %s" % (format_utc(end),
+                                                        _human_seconds(settle_seconds),
+                                                        format_utc(settles_at)))
+    return result
+
+
+def _human_seconds(seconds):
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return "%d%s" % (seconds // size, unit)
+    return "%ss" % (seconds,)
+
+
+def _int_or_none(value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def completeness(report, written):
+    """Compare what the server said its list holds with what the export received.
+
+    ``report`` is the scan report. The server's ``total_count`` counts the list it serves
+    for the parameters it was sent (on a seed-generation server: the whole log). So the count
+    that must equal it is the number of distinct entries the server sent (``scanned`` less
+    the ``duplicates`` repeated across a page boundary), not the number written: the client
+    drops, on purpose, entries outside filters the server does not apply. The comparison
+    means something only for a scan that read the whole list, from its start to its end.
+    """
+    total = _int_or_none(report.get("total_count"))
+    scanned = _int_or_none(report.get("scanned"))
+    duplicates = _int_or_none(report.get("duplicates")) or 0
+    received = None if scanned is None else scanned - duplicates
+    result = {
+        "total_count": total,
+        "received": received,
+        "duplicates_sent": duplicates,
+        "written": written,
+        "complete": None,
+    }
+    if report.get("truncated"):
+        result["status"] = TRUNCATED
+        result["complete"] = False
+        result["reason"] = ("max_results stopped the export after %d entries; more entries"
+                            " match" % written)
+        return result
+    if report.get("resumed"):
+        result["status"] = NOT_COMPARABLE
+        result["reason"] = "the export resumed from a cursor, so it holds only part of the list"
+        return result
+    if report.get("stopped_early"):
+        result["status"] = NOT_COMPARABLE
+        why = report.get("stop_reason") or "the scan stopped before the end of the list"
+        result["reason"] = (
+            "not judged by count: the server's total_count (%s) includes entries beyond the"
+            " window that were never read. Paging stopped early because it %s"
+            % ("none" if total is None else total, why.rstrip(".")))
+        return result
+    if total is None or received is None:
+        result["status"] = NOT_COMPARABLE
+        result["reason"] = "the server sent no total_count, so completeness cannot be judged"
+        return result
+    if received == total:
+        result["status"] = COMPLETE
+        result["complete"] = True
+        reason = "the server's total_count (%d) equals the distinct entries received" % total
+        if written != received:
+            reason += ("; %d of them were outside filters applied by the client, so %d were"
+                       " written" % (received - written, written))
+        result["reason"] = reason
+        return result
+    result["status"] = MISMATCH
+    result["complete"] = False
+    result["reason"] = ("the server's total_count is %d but %d distinct entries were received:"
+                        " the list changed during the export or the server miscounts; do not"
+                        " treat this bundle as complete" % (total, received))
+    return result
+
+
+def run_by():
+    """``user@host`` of whoever runs the export, as well as the system can tell."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # getpass raises various errors when no user name is known
+        user = "uid%d" % os.getuid() if hasattr(os, "getuid") else "unknown"
+    return "%s@%s" % (user, socket.gethostname() or "unknown")
+
+
+def manifest_bytes(manifest):
+    """The manifest's file content: sorted keys, indented, one trailing newline."""
+    text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+def stable_view(manifest):
+    """The part of a manifest that says what the bundle holds (everything but ``run``)."""
+    if not isinstance(manifest, dict):
+        return None
+    return dict((k, v) for k, v in manifest.items() if k != "run")
+
+
+def read_manifest(path):
+    """The parsed manifest at ``path``, or None when it is missing or not a JSON object."""
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8"))
+    except (IOError, OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def previous_link(path, window_since):
+    """The chain link to a previous bundle: its manifest's SHA-256 and window.
+
+    ``path`` is the previous bundle's directory or its manifest.json. Raises ValueError
+    when there is no readable manifest there. ``contiguous`` says whether the previous window
+    ends exactly where this one starts, so a chain of periods has no gap and no overlap.
+    """
+    if os.path.isdir(path):
+        path = os.path.join(path, MANIFEST_NAME)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError) as err:
+        raise ValueError("cannot read the previous manifest %s: %s" % (path, err.strerror))
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except ValueError:
+        raise ValueError("the previous manifest %s is not JSON" % path)
+    if not isinstance(manifest, dict):
+        raise ValueError("the previous manifest %s is not a JSON object" % path)
+    window = manifest.get("window") if isinstance(manifest.get("window"), dict) else {}
+    link = {
+        "manifest_sha256": hashlib.sha256(data).hexdigest(),
+        "window": {"since": window.get("since"), "until": window.get("until")},
+    }
+    previous_until = parse_rfc3339(window.get("until")) if window.get("until") else None
+    this_since = parse_rfc3339(window_since) if window_since else None
+    link["contiguous"] = bool(previous_until and this_since and previous_until == this_since)
+    return link
+
+
+def build_manifest(query, window, base_url, version, files, counts, completeness_,
+                   finality_, previous, run, export_options):
+    """The manifest as a dict; every argument is already plain data."""
+    return {
+        "format_version": MANIFEST_FORMAT,
+        "collection": {"name": COLLECTION_NAME, "version": version},
+        "api": {"base_url": base_url},
+        "query": query,
+        "export": export_options,
+        "window": {
+            "since": window.get("since"),
+            "until": window.get("until"),
+            "since_inclusive": True,
+            "until_exclusive": True,
+        },
+        "counts": counts,
+        "completeness": completeness_,
+        "finality": finality_,
+        "files": files,
+        "previous": previous,
+        "run": run,
+    }

@@ -1,0 +1,433 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: audit_log_export
+short_description: Export a period of the Nirvana Labs audit log as a verifiable evidence bundle
+version_added: 0.1.0
+description:
+  - Reads every audit entry that matches a time window and filters, and writes them to
+    O(dest) as an evidence bundle, the data files plus C(manifest.json) and C(SHA256SUMS).
+  - Streams page by page to disk, so memory stays flat however many entries the period holds.
+    Files are written under hidden temporary names, flushed to disk and renamed into place, so an
+    interrupted run never leaves a file that looks complete.
+  - The data files are canonical, with one entry per line, keys sorted, compact JSON, and
+    entries ordered by C(created_at) then C(id) in the O(order) asked for. The same entries
+    always give the same bytes, so a second run over a past window rewrites nothing and reports
+    RV(changed=false).
+  - C(manifest.json) records the query (every option but the key), the resolved UTC window, the
+    API base URL, the collection version, who ran the export and when, the pages and entries
+    read and written, the server's C(total_count) and whether it matches (completeness),
+    whether the window is final, the SHA-256 of each data file and, with O(previous), the
+    SHA-256 of the previous bundle's manifest.
+  - C(SHA256SUMS) is in the format C(sha256sum -c) reads, so anyone can verify the bundle with
+    a stock tool and no Ansible, by running C(sha256sum -c SHA256SUMS) inside O(dest).
+  - Usually run on the controller, with C(delegate_to=localhost) or in a play on C(localhost).
+author:
+  - Nirvana Labs audit collection contributors
+requirements:
+  - requests
+options:
+  dest:
+    description:
+      - Directory of the bundle. Created when missing.
+      - The module owns the files C(audit_log.jsonl), C(audit_log.csv), C(manifest.json) and
+        C(SHA256SUMS) in it and leaves every other file alone. Use one directory per period.
+      - Hidden C(.part) files of an interrupted export are removed by the next run.
+    type: path
+    required: true
+  format:
+    description:
+      - Data files to write. V(jsonl) writes C(audit_log.jsonl), the authoritative copy with
+        every field as the API sent it. V(csv) writes C(audit_log.csv), one row per entry
+        with nested fields flattened (C(actor.id), C(actor.name), C(actor.type),
+        C(target.id), C(target.type)) and any field the API adds in future kept, as
+        canonical JSON, in a last C(extra) column. V(both) writes both.
+      - A data file of a format no longer asked for is removed from O(dest).
+    type: str
+    choices: [jsonl, csv, both]
+    default: jsonl
+  settle:
+    description:
+      - How long after its end a window is taken as final, that is, no longer receiving
+        entries. A bundle whose window ended less than this before the run is marked not
+        final (RV(final=false)); run the export again later to get the settled period.
+      - Seconds (V(300)) or a number and a unit C(s), C(m), C(h), C(d) or C(w) (V(5m), V(1h)).
+    type: str
+    default: 5m
+  previous:
+    description:
+      - The previous bundle of a chain of periods, its directory or its C(manifest.json).
+      - Its manifest's SHA-256 is recorded in this manifest, so the periods form a chain in
+        which altering an earlier bundle is evident, and RV(previous.contiguous) says whether
+        the previous window ends exactly where this one starts.
+    type: path
+extends_documentation_fragment:
+  - nirvana_labs.audit.connection
+  - nirvana_labs.audit.query
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the entries and reports what would change (RV(changed), RV(changed_files)); writes
+        nothing to O(dest). Data go through a private temporary folder that is removed.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    details:
+      - Any host with Python and C(requests) that can reach the API, usually the controller.
+  action_group:
+    description: Use C(group/nirvana_labs.audit.audit) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - nirvana_labs.audit.audit
+notes:
+  - The window is half-open, O(since) inclusive and O(until) exclusive, so consecutive periods
+    (C(2026-10-01) to C(2026-11-01), then C(2026-11-01) to C(2026-12-01)) never share or miss an
+    entry. Give both as dates or RFC 3339 instants for evidence. Relative times (C(7d)) are
+    resolved once, at the start, and each run resolves them anew.
+  - Completeness is stated, never assumed. When the scan read the whole list, the server's
+    C(total_count) must equal the entries received, otherwise the bundle is marked
+    incomplete (RV(completeness.status=mismatch)). When that comparison means nothing, the
+    status is V(not_comparable) and RV(completeness.reason) says why. An example is a scan
+    that stopped at the start of the window on a server without the 2026-08 filters, whose
+    count covers the whole log.
+  - Each entry is written once. The client drops an entry repeated across a page boundary. In
+    the canonical order a repeat has the same key as the line before it and is dropped too,
+    without keeping a set of every id in memory.
+  - When the server did not send the entries in the canonical order, the module sorts them
+    itself on disk in runs of 10,000 entries (a few MiB of memory) and merges them; the bytes
+    are the same.
+  - Run one export per O(dest) at a time.
+seealso:
+  - module: nirvana_labs.audit.audit_log_info
+    description: Read entries into a variable instead of files.
+  - module: nirvana_labs.audit.audit_log_report
+    description: Summarise an exported bundle as Markdown and a self-contained HTML page.
+  - ref: nirvana_labs.audit.evidence role <ansible_collections.nirvana_labs.audit.evidence_role>
+    description: Export, verify and report in one role.
+"""
+
+EXAMPLES = r"""
+- name: Export November 2026 as evidence, chained to October's bundle
+  nirvana_labs.audit.audit_log_export:
+    since: "2026-11-01"
+    until: "2026-12-01"
+    dest: /srv/evidence/2026-11
+    previous: /srv/evidence/2026-10
+    format: both
+  delegate_to: localhost
+  register: export
+
+- name: Refuse an incomplete or unsettled bundle
+  ansible.builtin.assert:
+    that:
+      - export.completeness.status != 'mismatch'
+      - export.final
+    fail_msg: "{{ export.completeness.reason }} / {{ export.finality.reason }}"
+
+- name: Export only the deletions and failed calls by API keys of the last 7 days
+  nirvana_labs.audit.audit_log_export:
+    since: 7d
+    actor_type: api_key
+    status_code: [4xx, 5xx]
+    dest: /tmp/key-failures
+  delegate_to: localhost
+
+- name: What would change, without writing anything
+  nirvana_labs.audit.audit_log_export:
+    since: "2026-11-01"
+    until: "2026-12-01"
+    dest: /srv/evidence/2026-11
+  check_mode: true
+  delegate_to: localhost
+  register: would
+
+- name: Against the local emulator (see the user guide), key and URL from the environment
+  nirvana_labs.audit.audit_log_export:
+    since: 1d
+    dest: "{{ playbook_dir }}/bundle"
+  environment:
+    NIRVANA_LABS_BASE_URL: http://127.0.0.1:8080
+    NIRVANA_LABS_API_KEY: "{{ emulator_api_key }}"
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+dest:
+  description: Absolute path of the bundle directory.
+  returned: success
+  type: str
+  sample: /srv/evidence/2026-11
+files:
+  description: The data files of the bundle, by file name.
+  returned: success
+  type: dict
+  sample:
+    audit_log.jsonl:
+      path: /srv/evidence/2026-11/audit_log.jsonl
+      sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+      bytes: 4218893
+      lines: 10000
+  contains:
+    path:
+      description: Absolute path of the file.
+      type: str
+    sha256:
+      description: SHA-256 of the file, lowercase hex.
+      type: str
+    bytes:
+      description: Size in bytes.
+      type: int
+    lines:
+      description: Entries in the file (the CSV header is not counted).
+      type: int
+manifest_path:
+  description: Path of C(manifest.json).
+  returned: success
+  type: str
+  sample: /srv/evidence/2026-11/manifest.json
+manifest_sha256:
+  description:
+    - SHA-256 of C(manifest.json), the value a later bundle records through O(previous).
+    - In check mode, that of the manifest the run would write.
+  returned: success
+  type: str
+  sample: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
+sums_path:
+  description: Path of C(SHA256SUMS).
+  returned: success
+  type: str
+  sample: /srv/evidence/2026-11/SHA256SUMS
+changed_files:
+  description:
+    - Files written, or in check mode that would be written, or removed. Empty when the bundle
+      in O(dest) already holds exactly these entries.
+  returned: success
+  type: list
+  elements: str
+  sample: [SHA256SUMS, audit_log.jsonl, manifest.json]
+window:
+  description: The window exported, resolved once to UTC instants.
+  returned: success
+  type: dict
+  contains:
+    since:
+      description: Inclusive start, RFC 3339 UTC, or V(null) without O(since).
+      type: str
+      sample: "2026-11-01T00:00:00Z"
+    until:
+      description: Exclusive end, RFC 3339 UTC, or V(null) without O(until).
+      type: str
+      sample: "2026-12-01T00:00:00Z"
+written:
+  description: Entries written, each once.
+  returned: success
+  type: int
+  sample: 10000
+total_count:
+  description: The server's count of the list it was asked for, or V(null) if it sent none.
+  returned: success
+  type: int
+  sample: 10000
+complete:
+  description:
+    - V(true) when the server's count equals the entries received, V(false) on a mismatch or
+      when O(max_results) cut the export short, V(null) when completeness cannot be judged
+      by count (see RV(completeness.reason)).
+  returned: success
+  type: bool
+  sample: true
+completeness:
+  description: How completeness was judged, as recorded in the manifest.
+  returned: success
+  type: dict
+  contains:
+    status:
+      description: V(complete), V(mismatch), V(truncated) or V(not_comparable).
+      type: str
+      sample: complete
+    complete:
+      description: As RV(complete).
+      type: bool
+    total_count:
+      description: The server's count.
+      type: int
+    received:
+      description: Distinct entries the server sent, before client-side filters.
+      type: int
+    duplicates_sent:
+      description: Entries the server sent twice across a page boundary (dropped).
+      type: int
+    written:
+      description: Entries written.
+      type: int
+    reason:
+      description: The judgement in one sentence.
+      type: str
+      sample: the server's total_count (10000) equals the distinct entries received
+final:
+  description: Whether the window ended at least O(settle) before the run, so no entry can still arrive in it.
+  returned: success
+  type: bool
+  sample: true
+finality:
+  description: How finality was judged.
+  returned: success
+  type: dict
+  contains:
+    final:
+      description: As RV(final).
+      type: bool
+    settle_seconds:
+      description: O(settle) in seconds.
+      type: int
+      sample: 300
+    settles_at:
+      description: When the window becomes final, RFC 3339 UTC, or V(null) for a window without end.
+      type: str
+    reason:
+      description: The judgement in one sentence.
+      type: str
+counts:
+  description: Pages and entries.
+  returned: success
+  type: dict
+  sample: {pages: 100, scanned: 10000, matched: 10000, duplicates_sent: 0, written: 10000,
+           duplicates_dropped: 0, conflicting_duplicates: 0}
+scan:
+  description: How the list was read, as recorded in the manifest.
+  returned: success
+  type: dict
+  contains:
+    pushed_down:
+      description: Filter parameters sent to the API.
+      type: dict
+    stopped_early:
+      description: Whether paging stopped before the end of the list because no later entry could match.
+      type: bool
+    stop_reason:
+      description: Why paging stopped early, or V(null).
+      type: str
+    order:
+      description: The order requested, the C(sort) sent, and the order observed.
+      type: dict
+    client_sorted:
+      description: Whether the entries did not arrive in canonical order and were sorted by the module.
+      type: bool
+previous:
+  description: The link to the previous bundle, or V(null) without O(previous).
+  returned: success
+  type: dict
+  contains:
+    manifest_sha256:
+      description: SHA-256 of the previous bundle's C(manifest.json).
+      type: str
+    window:
+      description: The previous bundle's window.
+      type: dict
+    contiguous:
+      description: Whether the previous window ends exactly at this window's start.
+      type: bool
+run:
+  description:
+    - Who ran the export that produced the manifest in O(dest), and when. When nothing
+      changed, the run recorded by the earlier export that wrote the bundle.
+  returned: success
+  type: dict
+  contains:
+    started_at:
+      description: Start, RFC 3339 UTC.
+      type: str
+    finished_at:
+      description: End, RFC 3339 UTC.
+      type: str
+    by:
+      description: C(user@host).
+      type: str
+"""
+
+import signal
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_export import (
+    run_export,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    AuditLogClient,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import AuditLogError
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+    CONNECTION_OPTIONS,
+    QUERY_OPTIONS,
+    argument_spec,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.version import COLLECTION_VERSION
+
+EXPORT_OPTIONS = dict(
+    dest=dict(type="path", required=True),
+    format=dict(type="str", choices=["jsonl", "csv", "both"], default="jsonl"),
+    settle=dict(type="str", default="5m"),
+    previous=dict(type="path"),
+)
+
+
+def build_module():
+    spec = argument_spec(CONNECTION_OPTIONS, QUERY_OPTIONS)
+    spec.update(EXPORT_OPTIONS)
+    return AnsibleModule(argument_spec=spec, supports_check_mode=True)
+
+
+def _terminate(signum, frame):
+    # SystemExit unwinds through run_export's cleanup, which removes every part file.
+    raise SystemExit(128 + signum)
+
+
+def run(module):
+    params = module.params
+    query = Query.from_options(dict((name, params.get(name)) for name in QUERY_OPTIONS))
+    client = AuditLogClient.from_options(dict((name, params.get(name))
+                                              for name in CONNECTION_OPTIONS))
+    with client:
+        return run_export(client, query, params, check_mode=module.check_mode,
+                          version=COLLECTION_VERSION)
+
+
+def main():
+    module = build_module()
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    signal.signal(signal.SIGTERM, _terminate)
+    failure = None
+    try:
+        result = run(module)
+    except AuditLogError as err:
+        failure = {"msg": str(err)}
+        if err.status is not None:
+            failure["status"] = err.status
+    except (IOError, OSError) as err:
+        failure = {"msg": "cannot write the bundle: %s" % err}
+    if failure is not None:
+        module.fail_json(**failure)
+    if result["completeness"]["status"] == "mismatch":
+        module.warn("The bundle is not complete: %s." % result["completeness"]["reason"])
+    elif result["completeness"]["status"] == "truncated":
+        module.warn("The bundle is not complete: %s." % result["completeness"]["reason"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
