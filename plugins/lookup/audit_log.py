@@ -194,6 +194,9 @@ display = Display()
 CONTINUE_HINT = ("Raise max_results or narrow the window to get the rest; the"
                  " nirvana_labs.audit.audit_log_info module can resume with a cursor.")
 
+# The Ansible variables the connection options can be read from (nirvana_labs_api_key, ...).
+VARIABLE_NAMES = tuple(var for schema in CONNECTION_OPTIONS.values() for var in schema.get("vars", ()))
+
 MISSING_KEY = ("api_key: required; pass api_key=..., or set the variable nirvana_labs_api_key,"
                " the environment variable NIRVANA_LABS_API_KEY, or api_key in the"
                " [nirvana_labs] section of ansible.cfg")
@@ -204,7 +207,7 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         if not HAS_REQUESTS:
             raise AnsibleLookupError(missing_required_lib("requests"))
-        self.set_options(var_options=variables, direct=kwargs)
+        self.set_options(var_options=self._our_variables(variables), direct=kwargs)
         ids = self._ids(terms)
         given = sorted(name for name in kwargs if name in QUERY_OPTIONS)
         if ids and given:
@@ -222,16 +225,27 @@ class LookupModule(LookupBase):
             # str(err) is built without headers, so it never carries the key.
             raise AnsibleLookupError(str(err)) from None
 
-    def _option(self, name):
-        value = self.get_option(name)
-        # Options from ``vars`` arrive as written, possibly a template such as
-        # "{{ vault_key }}"; render them like any variable would be.
-        if isinstance(value, str) and self._templar is not None and "{" in value:
-            value = self._templar.template(value)
-        return value
+    def _our_variables(self, variables):
+        """The variables this lookup reads, rendered.
+
+        Variables reach a lookup as written, possibly templates such as "{{ vault_key }}";
+        typed options (timeout, max_retries, ...) would fail to convert unrendered, so each
+        one of ours is rendered first, and only ours: the rest of the play's variables are
+        none of our business.
+        """
+        if not variables:
+            return {}
+        rendered = {}
+        for name in VARIABLE_NAMES:
+            if name in variables:
+                value = variables[name]
+                if self._templar is not None and isinstance(value, str) and "{" in value:
+                    value = self._templar.template(value)
+                rendered[name] = value
+        return rendered
 
     def _connection_options(self):
-        options = dict((name, self._option(name)) for name in CONNECTION_OPTIONS)
+        options = dict((name, self.get_option(name)) for name in CONNECTION_OPTIONS)
         if not options.get("api_key"):
             raise AnsibleLookupError(MISSING_KEY)
         return options

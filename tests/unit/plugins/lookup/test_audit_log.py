@@ -217,6 +217,23 @@ class TestPrecedence:
         assert rendered == ["{{ vault_key }}"]
         assert fake.client.options["api_key"] == "rendered-vault_key"
 
+    def test_templated_typed_variables_convert_after_rendering(self, lookup_plugin, fake):
+        class Templar(object):
+            values = {"{{ retries }}": "0", "{{ secs }}": "2.5", "{{ check }}": "no"}
+
+            def template(self, value):
+                return self.values[value]
+
+        lookup_plugin._templar = Templar()
+        lookup_plugin.run(["a"], variables={"nirvana_labs_max_retries": "{{ retries }}",
+                                            "nirvana_labs_timeout": "{{ secs }}",
+                                            "nirvana_labs_validate_certs": "{{ check }}",
+                                            "unrelated": "{{ never_rendered }}"},
+                          api_key=API_KEY)
+        options = fake.client.options
+        assert (options["max_retries"], options["timeout"]) == (0, 2.5)
+        assert options["validate_certs"] is False
+
     def test_missing_key_names_every_source(self, lookup_plugin, fake):
         with pytest.raises(AnsibleLookupError) as err:
             lookup_plugin.run(["a"], variables={})
