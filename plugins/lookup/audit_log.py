@@ -21,9 +21,10 @@ description:
   - When O(max_results) cut the list short, a warning says so. To read a long list in
     batches, use the M(nirvana_labs.audit.audit_log_info) module and its O(nirvana_labs.audit.audit_log_info#module:cursor).
   - Runs on the controller, once per call; the lookup needs no inventory host.
-  - "C(lookup) returns a list of one entry as the bare entry (a dictionary) and fails to
-    join several, so use C(query) (or C(lookup) with C(wantlist=true)) whenever more than one
-    entry can come back: C(query) always returns a list."
+  - "C(lookup) vs C(query): the lookup always returns a list of entries, but Ansible hands
+    C(lookup) a list of one as the bare entry (a dictionary) and any other list as a list, so
+    the shape of a C(lookup) result depends on how many entries came back. Use C(query) (or
+    C(lookup) with C(wantlist=true)) whenever the count can vary: C(query) always gives a list."
 author:
   - Nirvana Labs audit collection contributors
 requirements:
