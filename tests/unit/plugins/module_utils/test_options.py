@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One schema feeds the module argspec and both doc fragment flavours."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.nirvana_labs.audit.plugins.doc_fragments.connection import (
+    ModuleDocFragment as Connection,
+)
+from ansible_collections.nirvana_labs.audit.plugins.doc_fragments.query import (
+    ModuleDocFragment as QueryDocs,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+    CONNECTION_OPTIONS,
+    QUERY_OPTIONS,
+    argument_spec,
+)
+
+
+def test_argspec_and_docs_agree_on_every_option():
+    spec = argument_spec(CONNECTION_OPTIONS, QUERY_OPTIONS)
+    documented = dict(json.loads(Connection.DOCUMENTATION)["options"])
+    documented.update(json.loads(QueryDocs.DOCUMENTATION)["options"])
+    assert set(spec) == set(documented)
+    for name, arg in spec.items():
+        doc = documented[name]
+        assert doc["type"] == arg["type"], name
+        assert doc.get("default") == arg.get("default"), name
+        assert doc.get("choices") == arg.get("choices"), name
+        assert doc.get("elements") == arg.get("elements"), name
+
+
+def test_api_key_is_no_log_with_env_fallback():
+    spec = argument_spec(CONNECTION_OPTIONS)["api_key"]
+    assert spec["no_log"] is True
+    assert spec["fallback"][1] == ["NIRVANA_LABS_API_KEY"]
+
+
+def test_plugin_flavour_adds_every_source():
+    options = json.loads(Connection.PLUGINS)["options"]
+    assert options["base_url"]["env"] == [{"name": "NIRVANA_LABS_BASE_URL"}]
+    assert options["base_url"]["vars"] == [{"name": "nirvana_labs_base_url"}]
+    assert options["base_url"]["ini"] == [{"section": "nirvana_labs", "key": "base_url"}]
+    module_options = json.loads(Connection.DOCUMENTATION)["options"]
+    assert "env" not in module_options["base_url"]
+    assert "NIRVANA_LABS_BASE_URL" in module_options["base_url"]["description"][-1]
