@@ -26,7 +26,7 @@ description:
     the shape of a C(lookup) result depends on how many entries came back. Use C(query) (or
     C(lookup) with C(wantlist=true)) whenever the count can vary: C(query) always gives a list."
 author:
-  - Nirvana Labs audit collection contributors
+  - Nirvana Labs audit collection contributors (!UNKNOWN)
 requirements:
   - requests (on the controller)
 options:
@@ -91,7 +91,8 @@ EXAMPLES = r"""
     content: |
       # API keys deleted
       {% for entry in key_deletions %}
-      - {{ entry.created_at }}: {{ entry.actor.name | default(entry.actor.id, true) }} from {{ entry.client_ip }} deleted {{ entry.target.id | default('an unknown key') }}
+      - {{ entry.created_at }}: {{ entry.actor.name | default(entry.actor.id, true) }}
+        from {{ entry.client_ip }} deleted {{ entry.target.id | default('an unknown key') }}
       {% else %}
       No API key was deleted.
       {% endfor %}

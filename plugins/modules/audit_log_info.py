@@ -22,7 +22,7 @@ description:
   - A read-only module. It never changes anything, and runs the same read in check mode.
   - Usually run on the controller, with C(delegate_to=localhost) or in a play on C(localhost).
 author:
-  - Nirvana Labs audit collection contributors
+  - Nirvana Labs audit collection contributors (!UNKNOWN)
 requirements:
   - requests
 options:

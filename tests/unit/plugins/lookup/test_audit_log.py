@@ -55,8 +55,7 @@ class FakeScan(object):
         self._entries, self._final, self.report = entries, report, {}
 
     def __iter__(self):
-        for entry in self._entries:
-            yield entry
+        yield from self._entries
         self.report = self._final
 
 

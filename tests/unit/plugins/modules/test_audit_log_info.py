@@ -63,8 +63,7 @@ class FakeScan(object):
         self.report = {"pages": 0}
 
     def __iter__(self):
-        for entry in self._entries:
-            yield entry
+        yield from self._entries
         if self._error is not None:
             raise self._error
         self.report = self._final
@@ -245,9 +244,9 @@ class TestListMode:
         }
 
     def test_result_carries_the_report(self, run):
-        report = scan_report(total_count=40, window={"since": "2026-11-01T00:00:00Z",
-                                                      "until": None},
-                             stopped_early=True, stop_reason="reached an entry beyond since")
+        window = {"since": "2026-11-01T00:00:00Z", "until": None}
+        report = scan_report(total_count=40, window=window, stopped_early=True,
+                             stop_reason="reached an entry beyond since")
         result, _out, _client = run(base(since="2026-11-01"), scan_entries=[ENTRY_A],
                                     report=report)
         assert result["total_count"] == 40
