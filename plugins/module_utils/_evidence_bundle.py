@@ -493,6 +493,12 @@ def fsync_dir(directory):
         os.close(fd)
 
 
+def current_umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def commit_files(directory, parts, remove=()):
     """Put a new bundle state in place, in an order that never shows a false bundle.
 
@@ -501,6 +507,11 @@ def commit_files(directory, parts, remove=()):
     bundle that fails verification rather than one that verifies stale data) and comes back
     last, after the data files and the manifest.
     """
+    # Parts were created private (mkstemp's 0600); the bundle gets the mode any new file
+    # would get under the caller's umask.
+    mode = 0o666 & ~current_umask()
+    for part in parts.values():
+        os.chmod(part.path, mode)
     sums_part = parts.get(SUMS_NAME)
     if sums_part is not None or remove:
         remove_quietly(os.path.join(directory, SUMS_NAME))

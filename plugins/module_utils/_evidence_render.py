@@ -1,0 +1,499 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Rendering an evidence report: Markdown, and one self-contained HTML page with an inline SVG
+chart (inline CSS, no script, no external reference; its Content-Security-Policy forbids
+loading anything, so the page works offline and cannot call home).
+
+Every value from the audit log (names, paths, user agents) is attacker-controlled text, so
+each is escaped for the format it lands in. The output depends only on its inputs: no clock,
+no randomness, so the same bundle gives the same bytes. Plain Python: no Ansible here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import math
+import re
+
+try:
+    from html import escape as _html_escape
+except ImportError:  # pragma: no cover - Python 2 is not supported by this collection
+    from cgi import escape as _html_escape
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_SPARKS = u"▁▂▃▄▅▆▇█"
+# Characters that change meaning in a Markdown table cell: pipes end the cell, the rest make
+# emphasis, code, links or raw HTML. Parentheses only matter after "]", which is escaped.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<~])")
+
+# Filters shown in the summary, in this order.
+_FILTER_NAMES = ("action", "actor_id", "actor_name", "actor_type", "target_id", "target_type",
+                 "method", "path", "client_ip", "status_code", "max_results")
+
+
+def _utc(micros):
+    return _EPOCH + datetime.timedelta(microseconds=micros)
+
+
+def h(value):
+    """HTML-escaped text of any value."""
+    return _html_escape(u"" if value is None else u"%s" % (value,), quote=True)
+
+
+def md(value):
+    """Markdown-escaped, single-line text of any value (safe inside a table cell)."""
+    text = u"" if value is None else u"%s" % (value,)
+    text = u" ".join(text.split())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _code_md(value):
+    """Inline code for ids and hashes; a backtick in the value falls back to escaped text."""
+    text = u"" if value is None else u"%s" % (value,)
+    if u"`" in text or u"\n" in text or not text:
+        return md(text)
+    return u"`%s`" % text
+
+
+def _yes_no(value):
+    return {True: "yes", False: "no"}.get(value, "unknown")
+
+
+def _describe_filters(query):
+    parts = []
+    for name in _FILTER_NAMES:
+        value = (query or {}).get(name)
+        if value in (None, [], ""):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(u"%s" % v for v in value)
+        parts.append(u"%s = %s" % (name, value))
+    return parts
+
+
+def _bucket_label(micros, bucket_seconds, multi_day):
+    when = _utc(micros)
+    if bucket_seconds >= 86400:
+        return when.strftime("%Y-%m-%d")
+    if multi_day:
+        return when.strftime("%m-%d %H:%M")
+    return when.strftime("%H:%M")
+
+
+def _width_text(seconds):
+    for unit, size, name in (("w", 604800, "week"), ("d", 86400, "day"), ("h", 3600, "hour"),
+                             ("m", 60, "minute")):
+        if seconds % size == 0:
+            count = seconds // size
+            return "%d %s%s" % (count, name, "" if count == 1 else "s")
+    return "%d seconds" % seconds
+
+
+def _nice_ceiling(value):
+    if value <= 0:
+        return 1
+    power = 10 ** int(math.floor(math.log10(value)))
+    for step in (1, 2, 2.5, 5, 10):
+        if step * power >= value:
+            candidate = step * power
+            return int(candidate) if candidate >= 1 else 1
+    return 10 * power
+
+
+class Context(object):
+    """Everything a report shows besides the figures: the manifest and the verification."""
+
+    def __init__(self, manifest, manifest_sha256, verified, problems, title=None,
+                 baseline=None, baseline_partial=False):
+        self.manifest = manifest or {}
+        self.manifest_sha256 = manifest_sha256
+        self.verified = verified
+        self.problems = problems or []
+        window = self.manifest.get("window") or {}
+        self.since = window.get("since")
+        self.until = window.get("until")
+        self.title = title or u"Audit evidence, %s to %s" % (self.since or "the beginning",
+                                                              self.until or "now")
+        self.baseline = baseline or []
+        self.baseline_partial = baseline_partial
+
+
+def summary_rows(figures, ctx):
+    """(label, text) rows of the summary table, shared by both formats (plain text)."""
+    man = ctx.manifest
+    comp = man.get("completeness") or {}
+    fin = man.get("finality") or {}
+    run = man.get("run") or {}
+    prev = man.get("previous")
+    rows = [
+        ("Window", u"%s (inclusive) to %s (exclusive), UTC"
+         % (ctx.since or "unbounded", ctx.until or "unbounded")),
+        ("Filters", u"; ".join(_describe_filters(man.get("query"))) or "none"),
+        ("Entries", u"%d (%d failed calls, %d deletions, %d by API keys)"
+         % (figures["entries"], figures["failures"], figures["deletions"],
+            figures["api_key_calls"])),
+        ("Completeness", u"%s: %s" % (comp.get("status", "unknown"), comp.get("reason", ""))),
+        ("Final", u"%s: %s" % (_yes_no(fin.get("final")), fin.get("reason", ""))),
+        ("Bundle verified", u"yes, every file matches SHA256SUMS" if ctx.verified
+         else u"NO: " + u"; ".join(ctx.problems)),
+        ("Manifest SHA-256", ctx.manifest_sha256 or "unknown"),
+        ("Source", u"%s, collection %s" % ((man.get("api") or {}).get("base_url"),
+                                           (man.get("collection") or {}).get("version"))),
+        ("Exported", u"%s to %s by %s" % (run.get("started_at"), run.get("finished_at"),
+                                          run.get("by"))),
+    ]
+    if prev:
+        rows.append(("Previous bundle", u"manifest SHA-256 %s, window %s to %s, %s"
+                     % (prev.get("manifest_sha256"), (prev.get("window") or {}).get("since"),
+                        (prev.get("window") or {}).get("until"),
+                        "contiguous" if prev.get("contiguous") else "NOT contiguous")))
+    return rows
+
+
+def _actor_label(row):
+    if row.get("name") and row["name"] != "(none)":
+        return u"%s (%s)" % (row["name"], row["id"])
+    return row["id"]
+
+
+def _notes(figures, ctx):
+    notes = []
+    if figures["overflow"]:
+        notes.append(u"More distinct values than the report tracks (%s); the excess is counted"
+                     u" in the totals but not listed." % ", ".join(
+                         "%s: %d entries" % kv for kv in sorted(figures["overflow"].items())))
+    if figures["untimed"]:
+        notes.append(u"%d entries have no readable created_at and are not in the chart."
+                     % figures["untimed"])
+    if figures["chart"]["outside"]:
+        notes.append(u"%d entries fall outside the window and are not in the chart."
+                     % figures["chart"]["outside"])
+    return notes
+
+
+def _new_ip_intro(figures, ctx):
+    if not figures["baseline"]:
+        return (u"No baseline bundle was given, so every address counts as first seen in this"
+                u" window. Pass the previous period's bundle as the baseline to list only new"
+                u" addresses.")
+    text = (u"Client IPs seen in this window and in none of the baseline bundles (%s), by first"
+            u" call." % u", ".join(ctx.baseline))
+    if ctx.baseline_partial:
+        text += u" The baseline held more addresses than the report tracks, so some listed"
+        text += u" addresses may not be new."
+    return text
+
+
+# ---------------------------------------------------------------- Markdown
+
+
+def _md_table(headers, rows):
+    lines = [u"| %s |" % u" | ".join(headers), u"|%s|" % u"|".join(u"---" for _ in headers)]
+    for row in rows:
+        lines.append(u"| %s |" % u" | ".join(row))
+    return lines
+
+
+def _sparkline(buckets):
+    peak = max([b[0] for b in buckets] or [0])
+    if not peak:
+        return _SPARKS[0] * len(buckets)
+    return u"".join(_SPARKS[min(7, int(b[0] * 7.999 / peak))] if b[0] else u" "
+                    for b in buckets)
+
+
+def _calls_md(calls):
+    return _md_table(
+        [u"Time", u"Actor", u"Action", u"Request", u"Status", u"Target", u"Client IP"],
+        [[md(c["created_at"]), md(c["actor"]), md(c["action"]),
+          md(u"%s %s" % (c["method"], c["path"])), md(c["status_code"]), md(c["target"]),
+          md(c["client_ip"])] for c in calls])
+
+
+def render_markdown(figures, ctx):
+    out = [u"# %s" % md(ctx.title), u""]
+    if not ctx.verified:
+        out += [u"> **Warning: this bundle failed verification; its figures cannot be trusted.**",
+                u""]
+    out += _md_table([u"", u""], [[u"**%s**" % label, md(text)]
+                                  for label, text in summary_rows(figures, ctx)])
+    for note in _notes(figures, ctx):
+        out += [u"", u"> %s" % md(note)]
+
+    chart = figures["chart"]
+    buckets = chart["buckets"]
+    peak_index = max(range(len(buckets)), key=lambda i: (buckets[i][0], -i)) if buckets else 0
+    out += [u"", u"## Activity over the window", u"",
+            u"One character per %s, from %s: the taller, the more calls (the HTML report has"
+            u" the chart)." % (_width_text(chart["bucket_seconds"]),
+                               md(_utc(chart["start"]).strftime("%Y-%m-%dT%H:%M:%SZ"))),
+            u"", u"```", _sparkline(buckets), u"```", u""]
+    if buckets and buckets[peak_index][0]:
+        start = chart["start"] + peak_index * chart["bucket_seconds"] * 1000000
+        out.append(u"Busiest %s: from %s, %d calls (%d failed)." % (
+            _width_text(chart["bucket_seconds"]),
+            md(_utc(start).strftime("%Y-%m-%dT%H:%M:%SZ")),
+            buckets[peak_index][0], buckets[peak_index][1]))
+
+    out += [u"", u"## Top actors", u"", u"%d distinct actors." % figures["actor_count"], u""]
+    out += _md_table([u"Actor", u"Type", u"Calls", u"Failed", u"First", u"Last"],
+                     [[md(_actor_label(a)), md(a["type"]), str(a["calls"]), str(a["failures"]),
+                       md(a["first"]), md(a["last"])] for a in figures["actors"]])
+
+    out += [u"", u"## Actions", u"", u"%d distinct actions." % figures["action_count"], u""]
+    out += _md_table([u"Action", u"Calls", u"Failed"],
+                     [[md(k), str(n), str(f)] for k, n, f in figures["actions"]])
+
+    out += [u"", u"## Target types", u""]
+    out += _md_table([u"Target type", u"Calls", u"Failed"],
+                     [[md(k), str(n), str(f)] for k, n, f in figures["target_types"]])
+
+    out += [u"", u"## Failed calls (4xx and 5xx)", u"",
+            u"%d failed calls." % figures["failures"], u""]
+    if figures["failures"]:
+        out += _md_table([u"Status", u"Calls"],
+                         [[md(k if k >= 0 else "(none)"), str(n)] for k, n in figures["statuses"]])
+        out += [u"", u"Actors with the most failures:", u""]
+        out += _md_table([u"Actor", u"Type", u"Failed", u"Calls"],
+                         [[md(_actor_label(a)), md(a["type"]), str(a["failures"]),
+                           str(a["calls"])] for a in figures["failing_actors"]])
+        out += [u"", u"The first %d failed calls in the bundle's order:"
+                % len(figures["failed_calls"]), u""]
+        out += _calls_md(figures["failed_calls"])
+
+    out += [u"", u"## API-key activity", u"",
+            u"%d calls by %d API keys." % (figures["api_key_calls"], len(figures["api_keys"])),
+            u""]
+    out += _md_table([u"API key", u"Calls", u"Failed", u"Client IPs", u"Top actions", u"First",
+                      u"Last"],
+                     [[md(_actor_label(k)), str(k["calls"]), str(k["failures"]),
+                       md(u", ".join(k["ips"]) + (u", ..." if k["ips_more"] else u"")),
+                       md(u", ".join(u"%s (%d)" % a for a in k["top_actions"])),
+                       md(k["first"]), md(k["last"])] for k in figures["api_keys"]])
+
+    out += [u"", u"## Deletions", u"", u"%d deletions." % figures["deletions"], u""]
+    if figures["deletions"]:
+        out += _md_table([u"Target type", u"Deletions"],
+                         [[md(k), str(n)] for k, n in figures["deletion_types"]])
+        out += [u""]
+        out += _md_table([u"Actor", u"Deletions"],
+                         [[md(k), str(n)] for k, n in figures["deletion_actors"]])
+        out += [u"", u"The first %d deletions in the bundle's order:"
+                % len(figures["deletion_calls"]), u""]
+        out += _calls_md(figures["deletion_calls"])
+
+    out += [u"", u"## Client IPs seen for the first time", u"", md(_new_ip_intro(figures, ctx)),
+            u"", u"%d of %d addresses." % (len(figures["new_ips"]), figures["ip_count"]), u""]
+    shown = figures["new_ips"][:figures["list_limit"]]
+    out += _md_table([u"Client IP", u"First call", u"Last call", u"Calls", u"Failed",
+                      u"Actors"],
+                     [[md(i["ip"]), md(i["first"]), md(i["last"]), str(i["calls"]),
+                       str(i["failures"]),
+                       md(u", ".join(i["actors"]) + (u", ..." if i["actors_more"] else u""))]
+                      for i in shown])
+    if len(figures["new_ips"]) > len(shown):
+        out += [u"", u"... and %d more." % (len(figures["new_ips"]) - len(shown))]
+    out.append(u"")
+    return u"\n".join(out)
+
+
+# ---------------------------------------------------------------- HTML
+
+
+_CSS = u"""
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;
+margin:0;background:#f6f7f9}
+main{max-width:1040px;margin:0 auto;padding:24px}
+h1{font-size:1.6em;margin:.2em 0 .6em}h2{font-size:1.2em;margin:1.6em 0 .5em;
+border-bottom:1px solid #d8dce3;padding-bottom:.2em}
+table{border-collapse:collapse;width:100%;background:#fff;margin:.4em 0 1em;font-size:.92em}
+th,td{border:1px solid #d8dce3;padding:4px 8px;text-align:left;vertical-align:top;
+overflow-wrap:anywhere}
+th{background:#eef0f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
+table.summary th{width:11em}
+.bad{color:#a4161a;font-weight:600}.good{color:#1b6b2f;font-weight:600}
+.warn{background:#fde2e1;border:1px solid #a4161a;padding:8px 12px}
+.note{color:#555;font-size:.92em}
+.legend span{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;
+vertical-align:-.1em}
+svg{background:#fff;border:1px solid #d8dce3;max-width:100%;height:auto}
+code{font-size:.9em}
+"""
+
+_OK_COLOUR = u"#4c78a8"
+_FAIL_COLOUR = u"#e45756"
+
+
+def render_svg(chart):
+    """The activity chart: one stacked bar per bucket (successful, failed)."""
+    buckets = chart["buckets"]
+    count = max(1, len(buckets))
+    width, height = 960, 280
+    left, right, top, bottom = 56, 16, 12, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = _nice_ceiling(max([b[0] for b in buckets] or [0]))
+    bar_w = float(plot_w) / count
+    gap = 1.0 if bar_w > 4 else 0.0
+    step = chart["bucket_seconds"] * 1000000
+    span_days = (count * chart["bucket_seconds"]) > 86400
+    parts = [u'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d"'
+             u' role="img" aria-label="Calls per %s over the window, failed calls in red">'
+             % (width, height, width, height, h(_width_text(chart["bucket_seconds"])))]
+    for i in range(5):
+        value = peak * i / 4.0
+        y = top + plot_h - plot_h * i / 4.0
+        label = (u"%d" % value) if value == int(value) else (u"%.1f" % value)
+        parts.append(u'<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e3e6eb"/>'
+                     % (left, y, left + plot_w, y))
+        parts.append(u'<text x="%d" y="%.1f" font-size="11" text-anchor="end" fill="#555">'
+                     u'%s</text>' % (left - 6, y + 4, label))
+    for index, (total, failed) in enumerate(buckets):
+        x = left + index * bar_w
+        start = chart["start"] + index * step
+        title = u"%s to %s: %d calls, %d failed" % (
+            _utc(start).strftime("%Y-%m-%d %H:%M"), _utc(start + step).strftime("%Y-%m-%d %H:%M"),
+            total, failed)
+        ok_h = plot_h * (total - failed) / float(peak)
+        fail_h = plot_h * failed / float(peak)
+        parts.append(u"<g><title>%s</title>" % h(title))
+        if total - failed:
+            parts.append(u'<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s"/>'
+                         % (x, top + plot_h - ok_h, max(bar_w - gap, 0.5), ok_h, _OK_COLOUR))
+        if failed:
+            parts.append(u'<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s"/>'
+                         % (x, top + plot_h - ok_h - fail_h, max(bar_w - gap, 0.5), fail_h,
+                            _FAIL_COLOUR))
+        parts.append(u"</g>")
+    label_every = max(1, int(math.ceil(count / 6.0)))
+    for index in range(0, count + 1, label_every):
+        x = left + index * bar_w
+        parts.append(u'<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#888"/>'
+                     % (x, top + plot_h, x, top + plot_h + 4))
+        parts.append(u'<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#555">'
+                     u'%s</text>' % (x, top + plot_h + 17, h(_bucket_label(
+                         chart["start"] + index * step, chart["bucket_seconds"], span_days))))
+    parts.append(u'<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>'
+                 % (left, top + plot_h, left + plot_w, top + plot_h))
+    parts.append(u'<text x="%d" y="%d" font-size="11" fill="#555">UTC</text>'
+                 % (left + plot_w - 24, height - 4))
+    parts.append(u"</svg>")
+    return u"".join(parts)
+
+
+def _html_table(headers, rows, numeric=()):
+    out = [u"<table><thead><tr>%s</tr></thead><tbody>"
+           % u"".join(u"<th>%s</th>" % h(x) for x in headers)]
+    for row in rows:
+        cells = []
+        for index, cell in enumerate(row):
+            cls = u' class="n"' if index in numeric else u""
+            cells.append(u"<td%s>%s</td>" % (cls, h(cell)))
+        out.append(u"<tr>%s</tr>" % u"".join(cells))
+    if not rows:
+        out.append(u'<tr><td colspan="%d" class="note">none</td></tr>' % len(headers))
+    out.append(u"</tbody></table>")
+    return u"".join(out)
+
+
+def _calls_html(calls):
+    return _html_table(
+        [u"Time", u"Actor", u"Action", u"Request", u"Status", u"Target", u"Client IP"],
+        [[c["created_at"], c["actor"], c["action"], u"%s %s" % (c["method"], c["path"]),
+          c["status_code"], c["target"], c["client_ip"]] for c in calls], numeric=(4,))
+
+
+def render_html(figures, ctx):
+    out = [u"<!DOCTYPE html>", u'<html lang="en"><head><meta charset="utf-8">',
+           u'<meta name="viewport" content="width=device-width, initial-scale=1">',
+           u'<meta http-equiv="Content-Security-Policy" content="default-src \'none\';'
+           u' style-src \'unsafe-inline\'; img-src data:">',
+           u"<title>%s</title><style>%s</style></head><body><main>" % (h(ctx.title), _CSS),
+           u"<h1>%s</h1>" % h(ctx.title)]
+    if not ctx.verified:
+        out.append(u'<p class="warn">This bundle failed verification; its figures cannot be'
+                   u' trusted: %s</p>' % h(u"; ".join(ctx.problems)))
+    out.append(u'<table class="summary"><tbody>')
+    for label, text in summary_rows(figures, ctx):
+        cls = u""
+        if label == "Completeness":
+            status = (ctx.manifest.get("completeness") or {}).get("status")
+            cls = u' class="good"' if status == "complete" else (
+                u' class="bad"' if status in ("mismatch", "truncated") else u"")
+        elif label == "Bundle verified":
+            cls = u' class="good"' if ctx.verified else u' class="bad"'
+        elif label == "Final":
+            cls = u"" if (ctx.manifest.get("finality") or {}).get("final") else u' class="bad"'
+        out.append(u"<tr><th>%s</th><td%s>%s</td></tr>" % (h(label), cls, h(text)))
+    out.append(u"</tbody></table>")
+    for note in _notes(figures, ctx):
+        out.append(u'<p class="note">%s</p>' % h(note))
+
+    chart = figures["chart"]
+    out.append(u"<h2>Activity over the window</h2>")
+    out.append(u'<p class="legend">Calls per %s, UTC.<span style="background:%s"></span>'
+               u'successful<span style="background:%s"></span>failed (4xx/5xx)</p>'
+               % (h(_width_text(chart["bucket_seconds"])), _OK_COLOUR, _FAIL_COLOUR))
+    out.append(render_svg(chart))
+
+    out.append(u"<h2>Top actors</h2><p>%d distinct actors.</p>" % figures["actor_count"])
+    out.append(_html_table([u"Actor", u"Type", u"Calls", u"Failed", u"First", u"Last"],
+                           [[_actor_label(a), a["type"], a["calls"], a["failures"], a["first"],
+                             a["last"]] for a in figures["actors"]], numeric=(2, 3)))
+    out.append(u"<h2>Actions</h2><p>%d distinct actions.</p>" % figures["action_count"])
+    out.append(_html_table([u"Action", u"Calls", u"Failed"],
+                           [list(a) for a in figures["actions"]], numeric=(1, 2)))
+    out.append(u"<h2>Target types</h2>")
+    out.append(_html_table([u"Target type", u"Calls", u"Failed"],
+                           [list(t) for t in figures["target_types"]], numeric=(1, 2)))
+
+    out.append(u"<h2>Failed calls (4xx and 5xx)</h2><p>%d failed calls.</p>" % figures["failures"])
+    if figures["failures"]:
+        out.append(_html_table([u"Status", u"Calls"],
+                               [[k if k >= 0 else "(none)", n] for k, n in figures["statuses"]],
+                               numeric=(1,)))
+        out.append(u"<p>Actors with the most failures:</p>")
+        out.append(_html_table([u"Actor", u"Type", u"Failed", u"Calls"],
+                               [[_actor_label(a), a["type"], a["failures"], a["calls"]]
+                                for a in figures["failing_actors"]], numeric=(2, 3)))
+        out.append(u"<p>The first %d failed calls in the bundle's order:</p>"
+                   % len(figures["failed_calls"]))
+        out.append(_calls_html(figures["failed_calls"]))
+
+    out.append(u"<h2>API-key activity</h2><p>%d calls by %d API keys.</p>"
+               % (figures["api_key_calls"], len(figures["api_keys"])))
+    out.append(_html_table(
+        [u"API key", u"Calls", u"Failed", u"Client IPs", u"Top actions", u"First", u"Last"],
+        [[_actor_label(k), k["calls"], k["failures"],
+          u", ".join(k["ips"]) + (u", ..." if k["ips_more"] else u""),
+          u", ".join(u"%s (%d)" % a for a in k["top_actions"]), k["first"], k["last"]]
+         for k in figures["api_keys"]], numeric=(1, 2)))
+
+    out.append(u"<h2>Deletions</h2><p>%d deletions.</p>" % figures["deletions"])
+    if figures["deletions"]:
+        out.append(_html_table([u"Target type", u"Deletions"],
+                               [list(d) for d in figures["deletion_types"]], numeric=(1,)))
+        out.append(_html_table([u"Actor", u"Deletions"],
+                               [list(d) for d in figures["deletion_actors"]], numeric=(1,)))
+        out.append(u"<p>The first %d deletions in the bundle's order:</p>"
+                   % len(figures["deletion_calls"]))
+        out.append(_calls_html(figures["deletion_calls"]))
+
+    out.append(u"<h2>Client IPs seen for the first time</h2><p>%s</p><p>%d of %d addresses.</p>"
+               % (h(_new_ip_intro(figures, ctx)), len(figures["new_ips"]), figures["ip_count"]))
+    shown = figures["new_ips"][:figures["list_limit"]]
+    out.append(_html_table(
+        [u"Client IP", u"First call", u"Last call", u"Calls", u"Failed", u"Actors"],
+        [[i["ip"], i["first"], i["last"], i["calls"], i["failures"],
+          u", ".join(i["actors"]) + (u", ..." if i["actors_more"] else u"")] for i in shown],
+        numeric=(3, 4)))
+    if len(figures["new_ips"]) > len(shown):
+        out.append(u'<p class="note">... and %d more.</p>'
+                   % (len(figures["new_ips"]) - len(shown)))
+    out.append(u'<p class="note">Generated by nirvana_labs.audit from the bundle whose manifest'
+               u' has SHA-256 <code>%s</code>. The JSONL file in the bundle is the evidence;'
+               u' this page is a summary of it.</p>' % h(ctx.manifest_sha256))
+    out.append(u"</main></body></html>")
+    return u"\n".join(out) + u"\n"
