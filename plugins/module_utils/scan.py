@@ -80,10 +80,10 @@ class _OrderWatch(object):
         self.previous = created
 
     @property
-    def held(self):
-        if self.broken:
-            return False
-        return not (self.seen_asc if self.newest_first else self.seen_desc)
+    def confirmed(self):
+        """The requested order was seen (one step at least) and never contradicted. Asking
+        with ``sort`` is not enough: a server of the seed generation ignores it."""
+        return self.observed == ("newest_first" if self.newest_first else "oldest_first")
 
     @property
     def observed(self):
@@ -219,7 +219,7 @@ class Scan(object):
 
     def _past_window(self, created):
         """True once the requested order has carried the scan past the window for good."""
-        if not self.early_stop or created is None or not self._order.held:
+        if not self.early_stop or created is None or not self._order.confirmed:
             return False
         if self._order.newest_first:
             return self.query.since is not None and created < self.query.since
