@@ -117,6 +117,8 @@ class Handler(BaseHTTPRequestHandler):
     def setup(self):
         conn_id, generation = self.server.emulator.stats.accepted(self.server.role)
         self.conn = [conn_id, generation, False]
+        # Small responses must not wait for the peer's delayed ACK (Nagle): 40 ms each.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if isinstance(self.request, ssl.SSLSocket):
             self.request.settimeout(10)
             self.request.do_handshake()
@@ -167,7 +169,8 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._api(path, query, target)
 
-    def _send_head(self, status, headers, length, close):
+    def _send(self, status, headers, body, length, close):
+        """Status line, headers and ``body`` in one write; ``length`` is what is promised."""
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -175,7 +178,11 @@ class Handler(BaseHTTPRequestHandler):
         if close or self.close_connection:
             self.send_header("Connection", "close")
             self.close_connection = True
-        self.end_headers()
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.append(body)
+        data = b"".join(self._headers_buffer)
+        self._headers_buffer = []
+        self.wfile.write(data)
 
     def _write(self, plan):
         em = self.server.emulator
@@ -184,12 +191,10 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if plan.action is None:
-            self._send_head(plan.status, plan.headers, len(plan.body), False)
-            self.wfile.write(plan.body)
+            self._send(plan.status, plan.headers, plan.body, len(plan.body), False)
             return
         # Cut short: the headers promise the whole body, fewer bytes follow.
-        self._send_head(plan.status, plan.headers, len(plan.body), True)
-        self.wfile.write(plan.body[:plan.amount])
+        self._send(plan.status, plan.headers, plan.body[:plan.amount], len(plan.body), True)
         if plan.action == "reset":
             # Linger 0 makes close() send RST instead of FIN.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -216,8 +221,10 @@ class Handler(BaseHTTPRequestHandler):
         if delay:
             em.sleep(delay)
         plan = em.plan(answer, rule, target, self.headers.get("Host"))
-        em.stats.record("main", self.conn, self.command, target, plan.status if plan.action != "stall"
-                        else None, rule.kind if rule else None, auth)
+        em.stats.record("main", self.conn, self.command, target,
+                        None if plan.action == "stall" else plan.status,
+                        rule.kind if rule else None, auth,
+                        {"latency_ms": round(delay * 1000.0, 1)} if delay else None)
         self._write(plan)
 
     def _redirected(self, path, query, target):
