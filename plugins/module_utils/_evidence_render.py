@@ -92,15 +92,12 @@ def _width_text(seconds):
     return "%d seconds" % seconds
 
 
-def _nice_ceiling(value):
-    if value <= 0:
-        return 1
-    power = 10 ** int(math.floor(math.log10(value)))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * power >= value:
-            candidate = step * power
-            return int(candidate) if candidate >= 1 else 1
-    return 10 * power
+def _axis(peak, ticks=4):
+    """(top, step) of a y axis: whole-number steps of 1, 2 or 5 times a power of ten."""
+    rough = max(1.0, peak / float(ticks))
+    power = 10 ** int(math.floor(math.log10(rough)))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+    return max(step, int(math.ceil(peak / float(step))) * step), step
 
 
 class Context(object):
@@ -309,11 +306,14 @@ margin:0;background:#f6f7f9}
 main{max-width:1040px;margin:0 auto;padding:24px}
 h1{font-size:1.6em;margin:.2em 0 .6em}h2{font-size:1.2em;margin:1.6em 0 .5em;
 border-bottom:1px solid #d8dce3;padding-bottom:.2em}
-table{border-collapse:collapse;width:100%;background:#fff;margin:.4em 0 1em;font-size:.92em}
+table{border-collapse:collapse;min-width:45%;background:#fff;margin:.4em 0 1em;font-size:.92em}
+table.wide,table.summary{width:100%}
 th,td{border:1px solid #d8dce3;padding:4px 8px;text-align:left;vertical-align:top;
-overflow-wrap:anywhere}
-th{background:#eef0f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
+overflow-wrap:break-word}
+th{background:#eef0f4;white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}
 table.summary th{width:11em}
+table.calls{font-size:.84em}table.calls td:first-child{white-space:nowrap}
+table.calls td{word-break:break-all}
 .bad{color:#a4161a;font-weight:600}.good{color:#1b6b2f;font-weight:600}
 .warn{background:#fde2e1;border:1px solid #a4161a;padding:8px 12px}
 .note{color:#555;font-size:.92em}
@@ -332,9 +332,9 @@ def render_svg(chart):
     buckets = chart["buckets"]
     count = max(1, len(buckets))
     width, height = 960, 280
-    left, right, top, bottom = 56, 16, 12, 44
+    left, right, top, bottom = 56, 36, 12, 32
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak = _nice_ceiling(max([b[0] for b in buckets] or [0]))
+    peak, tick = _axis(max([b[0] for b in buckets] or [0]))
     bar_w = float(plot_w) / count
     gap = 1.0 if bar_w > 4 else 0.0
     step = chart["bucket_seconds"] * 1000000
@@ -342,10 +342,9 @@ def render_svg(chart):
     parts = [u'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d"'
              u' role="img" aria-label="Calls per %s over the window, failed calls in red">'
              % (width, height, width, height, h(_width_text(chart["bucket_seconds"])))]
-    for i in range(5):
-        value = peak * i / 4.0
-        y = top + plot_h - plot_h * i / 4.0
-        label = (u"%d" % value) if value == int(value) else (u"%.1f" % value)
+    for value in range(0, peak + 1, tick):
+        y = top + plot_h - plot_h * value / float(peak)
+        label = u"%d" % value
         parts.append(u'<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e3e6eb"/>'
                      % (left, y, left + plot_w, y))
         parts.append(u'<text x="%d" y="%.1f" font-size="11" text-anchor="end" fill="#555">'
@@ -377,15 +376,14 @@ def render_svg(chart):
                          chart["start"] + index * step, chart["bucket_seconds"], span_days))))
     parts.append(u'<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>'
                  % (left, top + plot_h, left + plot_w, top + plot_h))
-    parts.append(u'<text x="%d" y="%d" font-size="11" fill="#555">UTC</text>'
-                 % (left + plot_w - 24, height - 4))
     parts.append(u"</svg>")
     return u"".join(parts)
 
 
-def _html_table(headers, rows, numeric=()):
-    out = [u"<table><thead><tr>%s</tr></thead><tbody>"
-           % u"".join(u"<th>%s</th>" % h(x) for x in headers)]
+def _html_table(headers, rows, numeric=(), css=None):
+    out = [u"<table%s><thead><tr>%s</tr></thead><tbody>"
+           % (u' class="%s"' % css if css else u"",
+              u"".join(u"<th>%s</th>" % h(x) for x in headers))]
     for row in rows:
         cells = []
         for index, cell in enumerate(row):
@@ -402,7 +400,8 @@ def _calls_html(calls):
     return _html_table(
         [u"Time", u"Actor", u"Action", u"Request", u"Status", u"Target", u"Client IP"],
         [[c["created_at"], c["actor"], c["action"], u"%s %s" % (c["method"], c["path"]),
-          c["status_code"], c["target"], c["client_ip"]] for c in calls], numeric=(4,))
+          c["status_code"], c["target"], c["client_ip"]] for c in calls], numeric=(4,),
+        css="wide calls")
 
 
 def render_html(figures, ctx):
@@ -441,7 +440,8 @@ def render_html(figures, ctx):
     out.append(u"<h2>Top actors</h2><p>%d distinct actors.</p>" % figures["actor_count"])
     out.append(_html_table([u"Actor", u"Type", u"Calls", u"Failed", u"First", u"Last"],
                            [[_actor_label(a), a["type"], a["calls"], a["failures"], a["first"],
-                             a["last"]] for a in figures["actors"]], numeric=(2, 3)))
+                             a["last"]] for a in figures["actors"]], numeric=(2, 3),
+                           css="wide"))
     out.append(u"<h2>Actions</h2><p>%d distinct actions.</p>" % figures["action_count"])
     out.append(_html_table([u"Action", u"Calls", u"Failed"],
                            [list(a) for a in figures["actions"]], numeric=(1, 2)))
@@ -457,7 +457,8 @@ def render_html(figures, ctx):
         out.append(u"<p>Actors with the most failures:</p>")
         out.append(_html_table([u"Actor", u"Type", u"Failed", u"Calls"],
                                [[_actor_label(a), a["type"], a["failures"], a["calls"]]
-                                for a in figures["failing_actors"]], numeric=(2, 3)))
+                                for a in figures["failing_actors"]], numeric=(2, 3),
+                               css="wide"))
         out.append(u"<p>The first %d failed calls in the bundle's order:</p>"
                    % len(figures["failed_calls"]))
         out.append(_calls_html(figures["failed_calls"]))
@@ -469,7 +470,7 @@ def render_html(figures, ctx):
         [[_actor_label(k), k["calls"], k["failures"],
           u", ".join(k["ips"]) + (u", ..." if k["ips_more"] else u""),
           u", ".join(u"%s (%d)" % a for a in k["top_actions"]), k["first"], k["last"]]
-         for k in figures["api_keys"]], numeric=(1, 2)))
+         for k in figures["api_keys"]], numeric=(1, 2), css="wide"))
 
     out.append(u"<h2>Deletions</h2><p>%d deletions.</p>" % figures["deletions"])
     if figures["deletions"]:
@@ -488,7 +489,7 @@ def render_html(figures, ctx):
         [u"Client IP", u"First call", u"Last call", u"Calls", u"Failed", u"Actors"],
         [[i["ip"], i["first"], i["last"], i["calls"], i["failures"],
           u", ".join(i["actors"]) + (u", ..." if i["actors_more"] else u"")] for i in shown],
-        numeric=(3, 4)))
+        numeric=(3, 4), css="wide"))
     if len(figures["new_ips"]) > len(shown):
         out.append(u'<p class="note">... and %d more.</p>'
                    % (len(figures["new_ips"]) - len(shown)))

@@ -31,7 +31,7 @@ description:
     a stock tool and no Ansible, by running C(sha256sum -c SHA256SUMS) inside O(dest).
   - Usually run on the controller, with C(delegate_to=localhost) or in a play on C(localhost).
 author:
-  - Nirvana Labs audit collection contributors
+  - Nirvana Labs audit collection contributors (!UNKNOWN)
 requirements:
   - requests
 options:

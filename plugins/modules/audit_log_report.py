@@ -28,7 +28,7 @@ description:
   - The report depends only on the bundle (and the baseline), so the same bundle gives the same
     bytes and a second run reports RV(changed=false).
 author:
-  - Nirvana Labs audit collection contributors
+  - Nirvana Labs audit collection contributors (!UNKNOWN)
 options:
   src:
     description:

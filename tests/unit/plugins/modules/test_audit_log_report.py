@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""audit_log_report as Ansible runs it, over bundles written by the real export code."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import datetime
+import json
+import os
+from unittest import mock
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_export import (
+    run_export,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import QUERY_OPTIONS
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
+from ansible_collections.nirvana_labs.audit.plugins.modules import audit_log_report
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.test_evidence_export import (  # noqa: E501
+    FakeClient,
+)
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.test_evidence_bundle import (  # noqa: E501
+    make_entries,
+)
+
+NOW = datetime.datetime(2026, 11, 28, 12, 0, 0, tzinfo=datetime.timezone.utc)
+
+
+def export(dest, entries):
+    opts = dict((name, None) for name in QUERY_OPTIONS)
+    opts.update(page_size=100, order="newest_first", since="2026-11-01", until="2026-11-02",
+                dest=str(dest), format="jsonl", settle="5m", base_url="http://127.0.0.1:9")
+    run_export(FakeClient(entries), Query.from_options(opts, now=NOW), opts, now=lambda: NOW)
+
+
+@contextlib.contextmanager
+def module_args(args):
+    try:
+        from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+
+    except ImportError:
+        patch_module_args = None
+    if patch_module_args is not None:
+        with patch_module_args(args):
+            yield
+    else:
+        serialized = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8")
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", serialized):
+            yield
+
+
+@pytest.fixture
+def run(capsys):
+    def runner(args):
+        warned = []
+        real_warn = basic.AnsibleModule.warn
+
+        def warn(module, warning, *a, **k):
+            warned.append(warning)
+            return real_warn(module, warning, *a, **k)
+
+        with module_args(args), mock.patch.object(basic.AnsibleModule, "warn", warn):
+            with pytest.raises(SystemExit):
+                audit_log_report.main()
+        result = json.loads(capsys.readouterr().out)
+        result["_warned"] = warned
+        return result
+    return runner
+
+
+@pytest.fixture
+def bundle_dir(tmp_path):
+    dest = tmp_path / "bundle"
+    export(dest, make_entries(120))
+    return dest
+
+
+class TestReportModule:
+
+    def test_writes_both_reports_then_is_idempotent(self, run, bundle_dir):
+        result = run({"src": str(bundle_dir)})
+        assert result["changed"] is True and result["verified"] is True
+        assert sorted(result["changed_files"]) == ["report.html", "report.md"]
+        assert result["summary"]["entries"] == 120
+        assert result["summary"]["new_client_ips"] is None
+        again = run({"src": str(bundle_dir)})
+        assert again["changed"] is False
+
+    def test_check_mode_writes_nothing(self, run, bundle_dir):
+        result = run({"src": str(bundle_dir), "_ansible_check_mode": True})
+        assert result["changed"] is True
+        assert not os.path.exists(str(bundle_dir / "report.md"))
+
+    def test_tampered_bundle_is_refused(self, run, bundle_dir):
+        with open(str(bundle_dir / "audit_log.jsonl"), "ab") as handle:
+            handle.write(b'{"id":"forged"}\n')
+        result = run({"src": str(bundle_dir)})
+        assert result["failed"] is True and "failed verification" in result["msg"]
+        assert "audit_log.jsonl" in result["msg"]
+
+    def test_tampered_bundle_reported_with_a_warning_when_allowed(self, run, bundle_dir):
+        with open(str(bundle_dir / "audit_log.jsonl"), "ab") as handle:
+            handle.write(b'{"id":"forged"}\n')
+        result = run({"src": str(bundle_dir), "require_verified": False, "formats": ["html"]})
+        assert result["verified"] is False and "failed verification" in result["_warned"][0]
+        with open(result["paths"]["html"], "rb") as handle:
+            assert b"failed verification" in handle.read()
+
+    def test_baseline_bundle_makes_addresses_known(self, run, tmp_path, bundle_dir):
+        base = tmp_path / "base"
+        export(base, make_entries(120))
+        result = run({"src": str(bundle_dir), "baseline": [str(base)], "formats": ["markdown"]})
+        assert result["summary"]["new_client_ips"] == 0
+
+    def test_separate_dest_and_bad_values(self, run, tmp_path, bundle_dir):
+        out = tmp_path / "out"
+        result = run({"src": str(bundle_dir), "dest": str(out), "formats": ["markdown"]})
+        assert os.listdir(str(out)) == ["report.md"]
+        assert run({"src": str(bundle_dir), "top": 0})["failed"] is True
+        assert run({"src": str(tmp_path / "missing")})["failed"] is True
