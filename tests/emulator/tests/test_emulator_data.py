@@ -21,7 +21,10 @@ def ts(text):
 
 def bound(text):
     """An RFC 3339 bound as an aware datetime (fractions and offsets included)."""
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    m = re.match(r"^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?([+-]\d\d:\d\d)$", text.replace("Z", "+00:00"))
+    # Python 3.9's fromisoformat takes exactly six fraction digits.
+    frac = ((m.group(2) or "") + "000000")[:6]
+    return datetime.datetime.fromisoformat("%s.%s%s" % (m.group(1), frac, m.group(3)))
 
 
 def reference_match(e, f):
