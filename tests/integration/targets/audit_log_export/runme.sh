@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# audit_log_export against the local emulator: ground truth on both API generations, the CSV,
+# sha256sum -c (passes, then fails after any byte of any file changes), idempotence, check
+# mode, finality, a completeness mismatch, and interrupted runs (emulator killed, module killed).
+set -eu
+
+# shellcheck source=../../emulator.sh
+source ../../emulator.sh
+
+here=$(pwd)
+work=$(mktemp -d)
+trap 'stop_emulators; rm -rf "$work"' EXIT
+python=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}
+
+# The data ends at the emulator's "now" (pinned, so ground truth cannot move) and spans 90 days.
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+since_day=$(date -u -d "-30 days" +%Y-%m-%d)
+until_day=$(date -u -d "-12 days" +%Y-%m-%d)
+next_day=$(date -u -d "-5 days" +%Y-%m-%d)
+
+write_vars() {
+    local file="$work/vars-$1.yml"
+    (
+        umask 077
+        cat >"$file" <<VARS
+emulator_url: "$EMULATOR_URL"
+emulator_api_key: "$EMULATOR_API_KEY"
+work: "$work"
+since_day: "$since_day"
+until_day: "$until_day"
+next_day: "$next_day"
+VARS
+    )
+    echo "$file"
+}
+
+echo "=== filtering server"
+start_emulator --api 2026-08 --entries 4000 --seed 31 --now "$now"
+ansible-playbook -i "$INVENTORY_PATH" "$here/export.yml" -e "@$(write_vars filtering)" "$@"
+
+echo "=== seed-generation server (same data)"
+start_emulator --api seed --entries 4000 --seed 31 --now "$now"
+ansible-playbook -i "$INVENTORY_PATH" "$here/seed.yml" -e "@$(write_vars seed)" "$@"
+
+echo "=== sha256sum -c passes on the bundle, and fails after any byte of any file changes"
+(cd "$work/full" && sha256sum --check --strict SHA256SUMS)
+for name in $(cut -c67- "$work/full/SHA256SUMS"); do
+    for where in first middle last; do
+        rm -rf "$work/tampered" && cp -a "$work/full" "$work/tampered"
+        "$python" - "$work/tampered/$name" "$where" <<'PY'
+import os, sys
+path, where = sys.argv[1], sys.argv[2]
+size = os.path.getsize(path)
+offset = {"first": 0, "middle": size // 2, "last": size - 1}[where]
+with open(path, "r+b") as handle:
+    handle.seek(offset)
+    byte = handle.read(1)
+    handle.seek(offset)
+    handle.write(bytes([byte[0] ^ 0x20]))
+PY
+        if (cd "$work/tampered" && sha256sum --check --strict --quiet SHA256SUMS) >/dev/null 2>&1; then
+            echo "FAILED: sha256sum -c passed after changing the $where byte of $name" >&2
+            exit 1
+        fi
+    done
+done
+echo "OK: every changed byte was caught"
+
+# Set (PUT, with a JSON list of rules) or clear (DELETE) the current emulator's faults.
+faults() {
+    "$python" - "$EMULATOR_URL/_emulator/faults" "$1" "${2:-}" <<'PY'
+import sys
+from urllib.request import Request, urlopen
+url, method, body = sys.argv[1], sys.argv[2], sys.argv[3]
+request = Request(url, data=body.encode("utf-8") if body else None, method=method,
+                  headers={"Content-Type": "application/json"})
+urlopen(request, timeout=10).read()
+PY
+}
+
+# Looks for files of the bundle that look complete (the final names); parts are hidden.
+complete_looking() {
+    local dir=$1 name
+    for name in audit_log.jsonl audit_log.csv manifest.json SHA256SUMS; do
+        [ -e "$dir/$name" ] && echo "$name"
+    done
+    return 0
+}
+
+wait_for_part() {
+    local dir=$1 i
+    for i in $(seq 1 300); do
+        ls -A "$dir" 2>/dev/null | grep -q '^\.audit_log\.jsonl\..*\.part$' && return 0
+        sleep 0.1
+    done
+    echo "FAILED: no part file appeared in $dir" >&2
+    return 1
+}
+
+echo "=== emulator killed mid-export"
+start_emulator --api 2026-08 --entries 3000 --seed 32 --now "$now"
+faults PUT '[{"kind": "latency", "fixed_ms": 15}]'
+vars=$(write_vars slow)
+ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars" \
+    -e "dest=$work/killed-server" >"$work/killed-server.log" 2>&1 &
+playbook=$!
+wait_for_part "$work/killed-server"
+kill -KILL "$EMULATOR_PID"
+if wait "$playbook"; then
+    echo "FAILED: the export succeeded although the server died" >&2
+    exit 1
+fi
+left=$(complete_looking "$work/killed-server")
+parts=$(ls -A "$work/killed-server")
+if [ -n "$left" ] || [ -n "$parts" ]; then
+    echo "FAILED: the failed export left: $left $parts" >&2
+    exit 1
+fi
+echo "OK: the failed export left nothing behind"
+
+echo "=== module killed mid-export (SIGKILL: no cleanup can run)"
+start_emulator --api 2026-08 --entries 3000 --seed 33 --now "$now"
+faults PUT '[{"kind": "latency", "fixed_ms": 15}]'
+vars=$(write_vars slow2)
+ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars" \
+    -e "dest=$work/killed-module" >"$work/killed-module.log" 2>&1 &
+playbook=$!
+wait_for_part "$work/killed-module"
+# The part file names the pid of the module process that writes it: kill exactly that one.
+part=$(ls -A "$work/killed-module" | grep '^\.audit_log\.jsonl\..*\.part$' | head -n 1)
+module_pid=$(echo "$part" | cut -d. -f4)
+kill -KILL "$module_pid"
+if wait "$playbook"; then
+    echo "FAILED: the playbook succeeded although its module was killed" >&2
+    exit 1
+fi
+left=$(complete_looking "$work/killed-module")
+if [ -n "$left" ]; then
+    echo "FAILED: the killed export left complete-looking files: $left" >&2
+    exit 1
+fi
+echo "OK: only hidden parts are left: $(ls -A "$work/killed-module" | tr '\n' ' ')"
+faults DELETE
+ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars" \
+    -e "dest=$work/killed-module" "$@"
+if ls -A "$work/killed-module" | grep -q '\.part$'; then
+    echo "FAILED: the next run did not remove the dead run's parts" >&2
+    exit 1
+fi
+(cd "$work/killed-module" && sha256sum --check --strict SHA256SUMS)
+echo "OK: the next run removed the dead run's parts and wrote a bundle that verifies"
