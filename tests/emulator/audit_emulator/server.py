@@ -218,13 +218,15 @@ class Handler(BaseHTTPRequestHandler):
         else:
             answer = em.api.handle(self.command, path, query, auth)
         delay, rule = em.faults.pick(self.command, path, target, answer.kind)
-        if delay:
-            em.sleep(delay)
-        plan = em.plan(answer, rule, target, self.headers.get("Host"))
+        plan = em.plan(answer, rule, target)
+        # Recorded before any wait: a test that gave up on this request must not find it
+        # arriving in the stats of the next test.
         em.stats.record("main", self.conn, self.command, target,
                         None if plan.action == "stall" else plan.status,
                         rule.kind if rule else None, auth,
                         {"latency_ms": round(delay * 1000.0, 1)} if delay else None)
+        if delay:
+            em.sleep(delay)
         self._write(plan)
 
     def _redirected(self, path, query, target):
@@ -393,7 +395,7 @@ class Emulator(object):
 
     # ---------------------------------------------------------------- faults
 
-    def plan(self, answer, rule, target, host):
+    def plan(self, answer, rule, target):
         """The bytes for an API answer, after the fault ``rule`` (or None) had its way."""
         kind = rule.kind if rule else None
         p = rule.params if rule else {}
