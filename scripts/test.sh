@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# The collection's test pipeline: `make test` runs all of it, `make sanity` & co. run parts.
+#
+#   bash scripts/test.sh [--label NAME] [STEP...]
+#
+# STEP is one of: sanity units emulator integration (run once per ansible-core version, in
+# that order), lint docs changelog build (run once, afterwards). No STEP means all of them.
+# Environment:
+#   AUDIT_ANSIBLE_VERSIONS  ansible-core versions for the per-version steps (default "2.17 2.21")
+#   AUDIT_TEST_ARGS         extra arguments for every ansible-test call (e.g. "--test pylint")
+#   AUDIT_WORK_DIR          where the laid-out copies, logs and the tarball go
+#   AUDIT_STEP_TIMEOUT      seconds before a step is stopped (default 1500)
+#
+# Every step runs even when an earlier one failed; the run ends with a table of the steps and
+# one line "<label>: N passed, M failed", and exits non-zero if any step failed.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export AUDIT_ROOT=$ROOT
+# shellcheck source=scripts/venv.sh
+source "$ROOT/scripts/venv.sh"
+# shellcheck source=scripts/ansible_test_env.sh
+source "$ROOT/scripts/ansible_test_env.sh"
+
+LABEL="make test"
+if [ "${1:-}" = --label ]; then
+    LABEL=$2
+    shift 2
+fi
+STEPS=("$@")
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(sanity units emulator integration lint docs changelog build)
+for step in "${STEPS[@]}"; do
+    case "$step" in
+        sanity | units | emulator | integration | lint | docs | changelog | build) ;;
+        *)
+            echo "scripts/test.sh: unknown step '$step'" >&2
+            exit 2
+            ;;
+    esac
+done
+
+VERSIONS=${AUDIT_ANSIBLE_VERSIONS:-2.17 2.21}
+# shellcheck disable=SC2206 # word splitting wanted: extra ansible-test options
+TEST_ARGS=(${AUDIT_TEST_ARGS:-})
+STEP_TIMEOUT=${AUDIT_STEP_TIMEOUT:-1500}
+# Outside the checkout: ansible-test takes its file list from the nearest enclosing git work
+# tree, and one path per checkout lets warm runs reuse ansible-test's venvs.
+WORK=${AUDIT_WORK_DIR:-${TMPDIR:-/tmp}/nirvana_labs.audit-test-$(echo "$ROOT" | sha256sum | cut -c1-8)}
+LOGS=$WORK/logs
+mkdir -p "$LOGS"
+rm -f "$LOGS"/*.log
+
+RESULTS=()
+PASSED=0
+FAILED=0
+RUN_START=$SECONDS
+
+wanted() {
+    local step
+    for step in "${STEPS[@]}"; do
+        [ "$step" = "$1" ] && return 0
+    done
+    return 1
+}
+
+# record NAME RESULT SECONDS NOTE
+record() {
+    RESULTS+=("$(printf '%-24s %-8s %6ss  %s' "$1" "$2" "$3" "$4")")
+    case "$2" in
+        PASS) PASSED=$((PASSED + 1)) ;;
+        FAIL) FAILED=$((FAILED + 1)) ;;
+    esac
+}
+
+# pip's progress output drowns the console; the full text stays in the step's log.
+console_filter() {
+    grep --line-buffered -v -E \
+        "^(WARNING: Location '|Collecting |  Downloading |  Using cached |Downloading |Processing |Requirement already|Installing collected|Successfully installed|  Attempting uninstall|    Found existing|    Uninstalling|    Successfully uninstalled|Looking in |  Preparing metadata|  Installing build|  Getting requirements|  Building wheel|  Created wheel|  Stored in|Building wheels|Using cached)|━" ||
+        true
+}
+
+# run_step NAME DIR CHECK COMMAND... : run COMMAND in DIR under a timeout, log it, record it.
+# CHECK is a function given the log path; it may turn an exit status 0 into a failure (a
+# tool that exits 0 having tested nothing) and prints the note for the table.
+LAST_LOG=
+run_step() {
+    local name=$1 dir=$2 check=$3 start status note
+    shift 3
+    LAST_LOG="$LOGS/${name// /-}.log"
+    echo
+    # the command without its env prefix (PATH=... is long and the same for every step)
+    local shown=("$@")
+    [ "${shown[0]}" = env ] && shown=("${shown[@]:1}")
+    while [ ${#shown[@]} -gt 0 ] && [[ ${shown[0]} == [A-Z_]*=* ]]; do shown=("${shown[@]:1}"); done
+    echo "==> $name ($(date -u +%H:%M:%S)): ${shown[*]}"
+    start=$SECONDS
+    (cd "$dir" && exec timeout -k 30 "$STEP_TIMEOUT" "$@") 2>&1 | tee "$LAST_LOG" | console_filter
+    status=${PIPESTATUS[0]}
+    note=$("$check" "$LAST_LOG" "$status")
+    local check_status=$?
+    if [ "$status" -eq 124 ]; then
+        record "$name" FAIL $((SECONDS - start)) "timed out after ${STEP_TIMEOUT}s; log: $LAST_LOG"
+    elif [ "$status" -ne 0 ] || [ "$check_status" -ne 0 ]; then
+        record "$name" FAIL $((SECONDS - start)) "${note:+$note; }log: $LAST_LOG"
+    else
+        record "$name" PASS $((SECONDS - start)) "$note"
+    fi
+}
+
+# --- checks: what a step must show in its log besides a zero exit status ---------------
+
+check_none() { :; }
+
+pythons_used() { # the "on Python X.Y" versions ansible-test reported
+    grep -oE "(on|with) Python [0-9]+\.[0-9]+" "$1" | awk '{print $3}' | sort -u -V | paste -sd' ' -
+}
+
+check_sanity() {
+    local tests
+    tests=$(grep -oE '^Running sanity test "[^"]+"' "$1" | sort -u | wc -l)
+    if [ "$tests" -eq 0 ]; then
+        echo "no sanity test ran"
+        return 1
+    fi
+    echo "$tests tests; Python $(pythons_used "$1")"
+}
+
+check_units() {
+    local runs passed
+    # one pytest summary line per Python, e.g. "==== 380 passed, 1 skipped in 19.62s ===="
+    runs=$(grep -cE "^=+ .* in [0-9.]+s" "$1")
+    passed=$(grep -E "^=+ .* in [0-9.]+s" "$1" | grep -oE "[0-9]+ passed" | awk '{n+=$1} END {print n+0}')
+    if [ "$passed" -eq 0 ]; then
+        echo "no unit test passed"
+        return 1
+    fi
+    echo "$passed passed in $runs pytest runs; Python $(pythons_used "$1")"
+}
+
+check_pytest() {
+    local summary
+    summary=$(grep -E "^=* ?[0-9]+ (passed|failed)" "$1" | tail -n 1 | sed -E 's/=+ ?//g; s/ in [0-9.]+s.*//')
+    if [ "$2" -eq 5 ]; then
+        echo "no test collected"
+        return 1
+    fi
+    echo "$summary"
+}
+
+check_integration() {
+    local targets
+    targets=$(grep -oE "^Running [^ ]+ integration test" "$1" | awk '{print $2}' | sort -u | paste -sd' ' -)
+    if [ -z "$targets" ]; then
+        echo "no integration target ran"
+        return 1
+    fi
+    echo "$targets"
+}
+
+check_lint() {
+    grep -E "^(Passed|Failed):" "$1" | tail -n 1
+}
+
+# --- per-version steps ---------------------------------------------------------------------
+
+test_files_under() { # any test_*.py below $1?
+    [ -d "$1" ] && [ -n "$(find "$1" -name 'test_*.py' -print -quit)" ]
+}
+
+run_version() {
+    local version=$1 venv python start dir
+    local steps=()
+    for step in sanity units emulator integration; do
+        wanted "$step" && steps+=("$step")
+    done
+    [ ${#steps[@]} -gt 0 ] || return 0
+
+    start=$SECONDS
+    echo
+    echo "==> venv $version ($(date -u +%H:%M:%S))"
+    if ! venv=$(audit_venv "$version" 2>"$LOGS/venv-$version.log"); then
+        tail -n 30 "$LOGS/venv-$version.log"
+        record "venv $version" FAIL $((SECONDS - start)) "log: $LOGS/venv-$version.log"
+        for step in "${steps[@]}"; do
+            record "$step $version" "NOT RUN" 0 "no venv"
+        done
+        return 0
+    fi
+    python=$(_audit_venv_spec "$version" | cut -d' ' -f1)
+    if ! audit_get_pip "$venv" || ! dir=$(audit_layout "$WORK/ansible-$version"); then
+        record "venv $version" FAIL $((SECONDS - start)) "get-pip stand-in or tree copy failed"
+        return 0
+    fi
+    record "venv $version" PASS $((SECONDS - start)) "ansible-core $("$venv/bin/python" -c \
+        'import ansible; print(ansible.__version__)') on Python $python"
+
+    # Real interpreters first (pyenv shims fail), then the venv for ansible-test & shellcheck.
+    local path="$WORK/pythons:$venv/bin:$PATH"
+    local at=(env "PATH=$path" "$venv/bin/ansible-test")
+
+    if wanted sanity; then
+        run_step "sanity $version" "$dir" check_sanity "${at[@]}" sanity --venv --color no "${TEST_ARGS[@]}"
+    fi
+    if wanted units; then
+        if test_files_under "$dir/tests/unit"; then
+            run_step "units $version" "$dir" check_units "${at[@]}" units --venv --color no "${TEST_ARGS[@]}"
+        else
+            record "units $version" SKIP 0 "no tests/unit/**/test_*.py"
+        fi
+    fi
+    if wanted emulator; then
+        if test_files_under "$dir/tests/emulator/tests"; then
+            run_step "emulator $version" "$dir" check_pytest env "PATH=$path" \
+                "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/emulator/tests
+        else
+            record "emulator $version" SKIP 0 "no tests/emulator/tests/test_*.py"
+        fi
+    fi
+    if wanted integration; then
+        if [ -n "$(find "$dir/tests/integration/targets" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)" ]; then
+            run_step "integration $version" "$dir" check_integration "${at[@]}" integration --venv \
+                --python "$python" --color no "${TEST_ARGS[@]}"
+        else
+            record "integration $version" SKIP 0 "no tests/integration/targets/*"
+        fi
+    fi
+}
+
+# --- version-independent steps -------------------------------------------------------------
+
+run_tools() {
+    local steps=() venv start dir tarball
+    for step in lint docs changelog build; do
+        wanted "$step" && steps+=("$step")
+    done
+    [ ${#steps[@]} -gt 0 ] || return 0
+
+    start=$SECONDS
+    echo
+    echo "==> venv tools ($(date -u +%H:%M:%S))"
+    if ! venv=$(audit_venv tools 2>"$LOGS/venv-tools.log") || ! dir=$(audit_layout "$WORK/tools"); then
+        tail -n 30 "$LOGS/venv-tools.log"
+        record "venv tools" FAIL $((SECONDS - start)) "log: $LOGS/venv-tools.log"
+        for step in "${steps[@]}"; do
+            record "$step" "NOT RUN" 0 "no venv"
+        done
+        return 0
+    fi
+    record "venv tools" PASS $((SECONDS - start)) "$(grep -E '^(ansible-core|ansible-lint)==' \
+        "$ROOT/requirements/tools.txt" | paste -sd' ' -)"
+
+    # The laid-out copy is the collection the tools see (offline: no galaxy download).
+    local tool_env=(env "PATH=$venv/bin:$PATH" "ANSIBLE_COLLECTIONS_PATH=$WORK/tools")
+
+    if wanted lint; then
+        run_step "ansible-lint" "$dir" check_lint "${tool_env[@]}" \
+            ansible-lint --profile production --offline --nocolor
+    fi
+    if wanted docs; then
+        run_step "antsibull-docs lint" "$dir" check_none "${tool_env[@]}" \
+            antsibull-docs lint-collection-docs --plugin-docs .
+    fi
+    if wanted changelog; then
+        run_step "antsibull-changelog lint" "$dir" check_none "${tool_env[@]}" \
+            bash -c 'antsibull-changelog lint && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml'
+    fi
+    if wanted build; then
+        rm -rf "$WORK/dist"
+        run_step "galaxy build" "$dir" check_build "${tool_env[@]}" \
+            ansible-galaxy collection build --force --output-path "$WORK/dist" .
+        tarball=$(find "$WORK/dist" -name '*.tar.gz' -print -quit 2>/dev/null)
+        if [ -n "$tarball" ]; then
+            run_step "galaxy-importer" "$WORK/dist" check_importer "${tool_env[@]}" \
+                "GALAXY_IMPORTER_CONFIG=$ROOT/scripts/galaxy-importer.cfg" \
+                python -m galaxy_importer.main "$tarball"
+        else
+            record "galaxy-importer" "NOT RUN" 0 "no tarball"
+        fi
+    fi
+}
+
+# The tarball must hold the collection and nothing of the development tree.
+check_build() {
+    local tarball junk
+    tarball=$(find "$WORK/dist" -name '*.tar.gz' -print -quit 2>/dev/null)
+    if [ -z "$tarball" ]; then
+        echo "no tarball"
+        return 1
+    fi
+    junk=$(tar -tzf "$tarball" | grep -E '(^|/)(\.git|\.ansible|\.venv[^/]*|tests/output|tests/unit|tests/emulator|scripts|requirements|__pycache__|\.pytest_cache)(/|$)' | head -n 5)
+    if [ -n "$junk" ]; then
+        echo "tarball holds development files: ${junk//$'\n'/ }"
+        return 1
+    fi
+    echo "$(basename "$tarball"), $(tar -tzf "$tarball" | grep -vc '/$') files, $(du -k "$tarball" | cut -f1) KiB"
+}
+
+# galaxy-importer exits 0 on some failures; its log says what it found.
+check_importer() {
+    if grep -qE "^(ERROR|CRITICAL)|ImporterError|Traceback" "$1"; then
+        echo "importer reported errors"
+        return 1
+    fi
+    echo "$(grep -cE '^WARNING' "$1") warnings"
+}
+
+# --- main ------------------------------------------------------------------------------------
+
+echo "$LABEL: steps: ${STEPS[*]}; ansible-core: $VERSIONS; work dir: $WORK"
+if needs_versions=$(for s in sanity units emulator integration; do wanted "$s" && echo y; done) && [ -n "$needs_versions" ]; then
+    audit_pythons_dir "$WORK/pythons" | paste -sd' ' - | sed 's/^/interpreters for ansible-test: /'
+fi
+for version in $VERSIONS; do
+    run_version "$version"
+done
+run_tools
+
+echo
+printf '%-24s %-8s %7s  %s\n' STEP RESULT TIME NOTE
+printf '%s\n' "${RESULTS[@]}"
+echo "total: $((SECONDS - RUN_START))s; logs: $LOGS"
+echo "$LABEL: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
