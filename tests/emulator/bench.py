@@ -92,7 +92,7 @@ def bench_size(size, requests):
 
         def walk(params):
             times, cursor = [], None
-            for _ in range(requests):
+            for dummy in range(requests):
                 p = dict(params, limit=100)
                 if cursor:
                     p["cursor"] = cursor
@@ -106,7 +106,7 @@ def bench_size(size, requests):
         def firsts(extra):
             times = []
             for k in range(requests):
-                elapsed, _ = client.get("/v1/audit_logs", dict(_filters(k, actors), limit=100, **extra))
+                elapsed, dummy = client.get("/v1/audit_logs", dict(_filters(k, actors), limit=100, **extra))
                 times.append(elapsed)
             return times
 
@@ -129,7 +129,7 @@ def bench_size(size, requests):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 1000000])
     parser.add_argument("--requests", type=int, default=200, help="requests per measurement")
     parser.add_argument("--json", help="also write the results to this file")

@@ -81,7 +81,7 @@ class Api(object):
     def authorized(self, authorization):
         if not authorization:
             return False
-        scheme, _, token = authorization.partition(" ")
+        scheme, dummy, token = authorization.partition(" ")
         if scheme.lower() != "bearer":
             return False
         return hmac.compare_digest(token.strip().encode("utf-8", "replace"),

@@ -36,7 +36,7 @@ class CursorCodec(object):
 
     def encode(self, offset, binding):
         head = _HEAD.pack(_VERSION, offset, binding)
-        mac = hmac.new(self._key, head, hashlib.sha256).digest()[:_MAC_LEN]
+        mac = hmac.digest(self._key, head, "sha256")[:_MAC_LEN]
         return base64.urlsafe_b64encode(head + mac).decode("ascii").rstrip("=")
 
     def decode(self, token, binding):
@@ -51,7 +51,7 @@ class CursorCodec(object):
         if len(raw) != _HEAD.size + _MAC_LEN:
             raise QueryError("cursor is not valid", status=400, param="cursor")
         head, mac = raw[:_HEAD.size], raw[_HEAD.size:]
-        good = hmac.new(self._key, head, hashlib.sha256).digest()[:_MAC_LEN]
+        good = hmac.digest(self._key, head, "sha256")[:_MAC_LEN]
         if not hmac.compare_digest(mac, good):
             raise QueryError("cursor is not valid", status=400, param="cursor")
         version, offset, bound = _HEAD.unpack(head)

@@ -78,7 +78,7 @@ def _parse_sort(text):
         if not sep or field not in SORT_FIELDS or direction not in ("asc", "desc"):
             raise QueryError("sort: each term must be field:asc or field:desc with field one of"
                              " %s; got %r" % (", ".join(SORT_FIELDS), term), param="sort")
-        if any(f == field for f, _ in terms):
+        if any(f == field for f, dummy in terms):
             raise QueryError("sort: %s is given twice" % field, param="sort")
         terms.append((field, direction))
     return tuple(terms)
@@ -139,7 +139,8 @@ class Query(object):
                 if micros is None:
                     raise QueryError("%s must be an RFC 3339 date-time" % name, param=name)
                 # Entries carry whole seconds: an inclusive bound becomes a whole second.
-                out[name] = -((-micros) // 1000000) if name.endswith("min") else micros // 1000000
+                seconds, rest = divmod(micros, 1000000)
+                out[name] = seconds + 1 if rest and name.endswith("min") else seconds
             elif name in ("status_code_min", "status_code_max"):
                 if not _INT.match(value):
                     raise QueryError("%s must be an integer" % name, param=name)

@@ -158,7 +158,7 @@ class Handler(BaseHTTPRequestHandler):
         if target.startswith(("http://", "https://")):  # absolute-form request target
             rest = target.split("://", 1)[1]
             target = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
-        path, _, query = target.partition("?")
+        path, dummy, query = target.partition("?")
         if body is None:
             self._write(self._plan_answer(error(413, "too_large", "request body too large")))
             return
@@ -307,6 +307,9 @@ class Emulator(object):
         return ctx
 
     def start(self):
+        # The sort helpers of a large data set take a moment to build: do it now, beside the
+        # first requests, rather than inside the first sorted one.
+        threading.Thread(target=self.dataset.warm, name="emulator-warm", daemon=True).start()
         ctx = self._ssl_context() if self.tls else None
         for role, port in (("main", self.port), ("redirect", 0)):
             server = _Server((self.host, port), self, role, ctx)
@@ -544,7 +547,7 @@ class Emulator(object):
         ids_only = params.pop("ids_only", ["false"])[0].lower() in ("1", "true", "yes")
         params.pop("limit", None)
         params.pop("cursor", None)
-        q, _, _ = Query.from_params(params, "2026-08")
+        q, dummy, dummy = Query.from_params(params, "2026-08")
         sel = self.dataset.indices(q)
         out = {"total_count": len(sel)}
         if ids_only:

@@ -71,7 +71,7 @@ class Stats(object):
 
     def record(self, role, conn, method, target, status, fault, authorization, extra=None):
         """One API request; ``conn`` is the handler's (id, generation, counted) list."""
-        path, _, query = target.partition("?")
+        path, dummy, query = target.partition("?")
         key = str(status) if status is not None else (fault or "none")
         with self._lock:
             lst = self._listeners[role]

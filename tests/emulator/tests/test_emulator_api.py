@@ -177,7 +177,7 @@ def test_seed_generation_ignores_filters_and_sort(emu, admin, client, dataset):
     assert nxt.status == 200 and nxt.json()["items"] == dataset.select({})[10:20]
     assert client.get("/v1/audit_logs", {"cursor": page["pagination"]["next_cursor"], "limit": 11}).status == 400
     assert client.get("/v1/audit_logs", {"limit": 5}).status == 422
-    items, _ = client.pages({"actor_type": "user"})
+    items, dummy = client.pages({"actor_type": "user"})
     assert items == dataset.select({})
 
 

@@ -25,7 +25,7 @@ def put(admin, rules):
 
 
 def statuses(client, n, params=None):
-    return [client.get(LIST, params or {"limit": 10}, check=False).status for _ in range(n)]
+    return [client.get(LIST, params or {"limit": 10}, check=False).status for dummy in range(n)]
 
 
 def test_status_fails_twice_then_succeeds(admin, client):
@@ -35,7 +35,7 @@ def test_status_fails_twice_then_succeeds(admin, client):
     assert first.header("Retry-After") == "2" and first.header("x-should-retry") == "true"
     assert first.json()["status"] == 503
     assert statuses(client, 3) == [503, 200, 200]
-    _, desc = admin("GET", "faults")
+    dummy, desc = admin("GET", "faults")
     assert desc["faults"][0]["fired"] == 2 and desc["faults"][0]["exhausted"]
 
 
@@ -68,7 +68,7 @@ def test_retry_after_forms_and_custom_headers(admin, client):
 
 def test_rate_limit_kind(admin, client):
     put(admin, [{"kind": "rate_limit", "every": 2}])
-    got = [(r.status, r.header("Retry-After")) for r in (client.get(LIST) for _ in range(4))]
+    got = [(r.status, r.header("Retry-After")) for r in (client.get(LIST) for dummy in range(4))]
     assert got == [(200, None), (429, "1"), (200, None), (429, "1")]
 
 
@@ -164,7 +164,7 @@ def test_connection_reset_mid_response(admin, emu):
 def test_truncated_body(admin, emu):
     put(admin, [{"kind": "truncate", "keep_bytes": 100}])
     data = raw_exchange(emu.url, GET_PAGE)
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, dummy, body = data.partition(b"\r\n\r\n")
     length = int([h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0].split(b":")[1])
     assert len(body) == 100 < length
     with pytest.raises(http.client.IncompleteRead):
@@ -229,7 +229,7 @@ def test_list_faults_wait_for_a_list_page(admin, client):
     put(admin, [{"kind": "wrong_total", "times": 1}, {"kind": "duplicate", "times": 1}])
     assert client.get(LIST, auth=False).status == 401  # not a list page: no rule counts it
     assert client.get(LIST, {"action": "no.such"}).json()["pagination"]["total_count"] == 1
-    _, desc = admin("GET", "faults")
+    dummy, desc = admin("GET", "faults")
     # The 401 was not counted; the last page (no next page) cannot carry a duplicate.
     assert [(f["matched"], f["fired"]) for f in desc["faults"]] == [(1, 1), (0, 0)]
 
@@ -278,7 +278,7 @@ def test_invalid_rules_are_refused_and_change_nothing(admin, rules, needle):
     put(admin, [{"kind": "wrong_total"}])
     status, body = admin("PUT", "faults", rules)
     assert status == 400 and needle in body["message"]
-    _, desc = admin("GET", "faults")
+    dummy, desc = admin("GET", "faults")
     assert [f["rule"]["kind"] for f in desc["faults"]] == ["wrong_total"]
 
 

@@ -25,7 +25,7 @@ SERVE = os.path.join(EMULATOR_DIR, "serve.py")
 
 def test_keep_alive_uses_one_connection(emu):
     c = Client(emu.url)
-    for _ in range(5):
+    for dummy in range(5):
         assert c.get(LIST).status == 200
     c.close()
     stats = emu.stats.snapshot()
@@ -34,12 +34,12 @@ def test_keep_alive_uses_one_connection(emu):
 
 
 def test_without_keep_alive_every_request_is_a_connection(emu):
-    for _ in range(4):
+    for dummy in range(4):
         c = Client(emu.url)
         assert c.get(LIST).status == 200
         c.close()
     c = Client(emu.url)
-    for _ in range(3):  # the server closes after each answer; http.client reconnects
+    for dummy in range(3):  # the server closes after each answer; http.client reconnects
         resp = c.get(LIST, headers={"Connection": "close"})
         assert resp.status == 200 and resp.header("Connection") == "close"
     c.close()
@@ -73,7 +73,7 @@ def test_reset_clears_counters_log_and_faults(emu, client, admin):
     client.get(LIST)
     admin("PUT", "faults", [{"kind": "status", "status": 500}])
     assert admin("POST", "reset") == (200, {"reset": True})
-    _, stats = admin("GET", "stats")
+    dummy, stats = admin("GET", "stats")
     assert (stats["requests"], stats["log"], stats["authorization_seen"]) == (0, [], [])
     assert client.get(LIST).status == 200  # faults are gone
     # The connection was opened before the reset: it is not counted as a new one.
@@ -106,7 +106,7 @@ def test_config_and_admin_errors(admin):
 
 def test_rate_limit_answers_429_with_retry_after(admin, client):
     assert admin("PUT", "config", {"rate_limit": 1})[1]["rate_limit"] == 1
-    got = [client.get(LIST) for _ in range(5)]
+    got = [client.get(LIST) for dummy in range(5)]
     assert got[0].status == 200
     limited = [r for r in got if r.status == 429]
     assert limited, "five requests in a row must exceed one per second"
@@ -119,7 +119,7 @@ def test_many_concurrent_clients(emu, dataset):
     def worker():
         c = Client(emu.url)
         try:
-            for _ in range(15):
+            for dummy in range(15):
                 resp = c.get(LIST)
                 if resp.status != 200 or resp.json()["items"] != expected:
                     errors.append(resp.status)
@@ -128,7 +128,7 @@ def test_many_concurrent_clients(emu, dataset):
         finally:
             c.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
+    threads = [threading.Thread(target=worker) for dummy in range(8)]
     for t in threads:
         t.start()
     for t in threads:
@@ -180,7 +180,7 @@ def _start(*args):
 
 def _stop(proc, sig=signal.SIGTERM):
     proc.send_signal(sig)
-    out, _ = proc.communicate(timeout=15)
+    out, dummy = proc.communicate(timeout=15)
     return proc.returncode, out
 
 
@@ -212,7 +212,7 @@ def test_serve_py_sigint_tls_seed_api_and_random_key():
         assert c.get(LIST, {"status_code_min": 500}).json()["pagination"]["total_count"] == 50
         c.close()
     finally:
-        code, _ = _stop(proc, signal.SIGINT)
+        code, dummy = _stop(proc, signal.SIGINT)
     assert code == 0
     assert not os.path.exists(info["ca_path"])  # the throwaway CA is gone with the server
 
