@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""1. Scan speed against the round-trip floor.
+
+A full scan at page size 100 with a fixed latency injected into every API request. The floor
+is pages x latency: no client can be faster over one connection. Alternatives, interleaved:
+the collection's client, a bare requests.Session loop, and one ansible-playbook run with the
+module and an ansible.builtin.uri pagination playbook. The same in-process scans without
+latency give what is left once the wait is gone (server and client work per page).
+"""
+
+import math
+
+import clients
+import playbook
+from emulator import Emulator, latency_rule
+from figures import median, ratio, rnd, rotated, summary
+
+IN_PROCESS = ("collection_client", "requests_session")
+
+
+def run(ctx):
+    entries, latency_ms, page_size = ctx.scan_entries, 25, 100
+    pages = int(math.ceil(entries / float(page_size)))
+    floor = pages * latency_ms / 1000.0
+    times = dict((name, []) for name in IN_PROCESS + ("module_playbook", "uri_playbook"))
+    unloaded = dict((name, []) for name in IN_PROCESS)
+    with Emulator(entries, ctx.workdir, as_is=ctx.emulator_as_is) as emu:
+        scanners = {"collection_client": lambda: clients.collection_scan(emu, page_size=page_size),
+                    "requests_session": lambda: clients.session_scan(emu, page_size=page_size)}
+        # Warm-up, not timed: first imports, first connection, the server's first pages.
+        for name in IN_PROCESS:
+            _check(scanners[name](), entries, name)
+
+        emu.set_faults(latency_rule(latency_ms))
+        for rep in range(ctx.reps):
+            for name in rotated(IN_PROCESS + ("playbook",), rep):
+                if name == "playbook":
+                    with_uri = rep < ctx.uri_reps
+                    order = rotated(["module", "uri"] if with_uri else ["module"], rep)
+                    ctx.log("scan speed: rep %d, playbook %s" % (rep + 1, "+".join(order)))
+                    records = playbook.run(ctx, "scan_speed.yml", {
+                        "bench_base_url": emu.url, "bench_api_key": emu.api_key,
+                        "bench_order": order, "bench_expected": entries,
+                    }, "scan-speed-%d" % rep)
+                    times["module_playbook"].extend(playbook.durations(records, "module scan"))
+                    if with_uri:
+                        times["uri_playbook"].append(playbook.span(records, "uri scan"))
+                else:
+                    result = scanners[name]()
+                    _check(result, entries, name)
+                    times[name].append(result["seconds"])
+            ctx.log("scan speed: rep %d: %s" % (rep + 1, ", ".join(
+                "%s %.2fs" % (k, v[-1]) for k, v in sorted(times.items()) if v)))
+
+        emu.set_faults([])
+        for rep in range(ctx.reps):
+            for name in rotated(IN_PROCESS, rep):
+                result = scanners[name]()
+                _check(result, entries, name)
+                unloaded[name].append(result["seconds"])
+
+    out = {"entries": entries, "page_size": page_size, "pages": pages, "latency_ms": latency_ms,
+           "floor_s": floor, "alternatives": {}, "without_latency": {}}
+    for name, values in times.items():
+        med = median(values)
+        out["alternatives"][name] = dict(
+            summary(values), ratio_to_floor=ratio(med, floor),
+            overhead_per_page_ms=rnd((med - floor) * 1000.0 / pages, 2) if med else None)
+    for name, values in unloaded.items():
+        out["without_latency"][name] = dict(
+            summary(values), per_page_ms=rnd(median(values) * 1000.0 / pages, 2))
+    out["note_uri_reps"] = ctx.uri_reps
+    return out
+
+
+def _check(result, entries, name):
+    if result["entries"] != entries:
+        raise RuntimeError("%s read %d entries, expected %d" % (name, result["entries"], entries))

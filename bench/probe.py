@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One memory probe, run as its own process so its peak RSS is its own.
+
+    python probe.py '{"mode": ..., "collections": ..., "url": ..., "api_key": ..., "dest": ...}'
+
+Modes: ``idle`` (imports, a client, one page: the floor every mode pays), ``scan`` (the
+collection's client over every entry, each one dropped once counted), ``export`` (the export
+module's own run, ``run_export``, to JSONL in ``dest``), ``session`` (a bare requests.Session
+loop that decodes every page and drops it). Prints one JSON line: entries, seconds, pages and
+``peak_kib``, the process's own peak RSS.
+
+The peak is VmHWM from /proc/self/status, the high-water mark of this program's memory since
+exec. ``ru_maxrss`` (getrusage, wait4) would not do: Linux carries the RSS of the forked
+parent across exec into it, so every probe would report at least the driver's size.
+"""
+
+import json
+import resource
+import sys
+import time
+
+
+def peak_kib():
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except IOError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux; an upper bound
+
+
+def main(spec):
+    sys.path.insert(0, spec["collections"])
+    sys.path.insert(0, spec["bench"])
+    # Everything any mode needs is imported before the clock starts and by every mode, so
+    # the modes differ only in what they do.
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_export import (  # noqa
+        run_export,
+    )
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (  # noqa
+        AuditLogClient,
+    )
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query  # noqa
+
+    import clients  # noqa: E402  pylint: disable=import-outside-toplevel
+
+    class Emu(object):
+        url = spec["url"]
+        api_key = spec["api_key"]
+        ca_path = None
+
+    mode = spec["mode"]
+    start = time.perf_counter()
+    if mode == "idle":
+        with AuditLogClient(Emu.api_key, base_url=Emu.url) as client:
+            scan = client.scan(Query.from_options({}), max_results=100)
+            entries = sum(1 for _ in scan)
+        result = {"entries": entries, "pages": scan.report["pages"]}
+    elif mode == "scan":
+        result = clients.collection_scan(Emu)
+        result.pop("report")
+    elif mode == "session":
+        result = clients.session_scan(Emu)
+    elif mode == "export":
+        options = {"dest": spec["dest"], "format": "jsonl", "settle": "5m", "page_size": 100,
+                   "base_url": Emu.url}
+        with AuditLogClient(Emu.api_key, base_url=Emu.url) as client:
+            exported = run_export(client, Query.from_options({}), options)
+        result = {"entries": exported["written"], "pages": exported["counts"]["pages"],
+                  "bytes": exported["files"]["audit_log.jsonl"]["bytes"],
+                  "complete": exported["complete"]}
+    else:
+        raise SystemExit("unknown mode %r" % mode)
+    result["seconds"] = time.perf_counter() - start
+    result["peak_kib"] = peak_kib()
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))

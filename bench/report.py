@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The design targets checked against a run's figures, and the table printed on stdout."""
+
+SCAN_TARGET = 1.10
+MEMORY_TARGET = 1.2
+
+LABELS = {
+    "collection_client": "collection client (module_utils)",
+    "requests_session": "bare requests.Session loop",
+    "module_playbook": "audit_log_info in ansible-playbook",
+    "uri_playbook": "ansible.builtin.uri pagination playbook",
+    "per_request_client": "requests.get per page (no session)",
+}
+
+
+def _get(tree, *path):
+    for key in path:
+        if not isinstance(tree, dict) or key not in tree:
+            return None
+        tree = tree[key]
+    return tree
+
+
+def targets(results):
+    """[{name, target, measured, met}] for every design target the run measured."""
+    out = []
+
+    def add(name, target, measured, met):
+        if measured is not None:
+            out.append({"name": name, "target": target, "measured": measured, "met": bool(met)})
+
+    ratio = _get(results, "scan", "alternatives", "collection_client", "ratio_to_floor")
+    add("scan speed (collection client)", "<= %.2f x floor" % SCAN_TARGET, ratio,
+        ratio is not None and ratio <= SCAN_TARGET)
+    conns = _get(results, "connections", "alternatives", "collection_client", "connections",
+                 "median")
+    add("connections per scan", "1", conns, conns == 1)
+    pages = _get(results, "pushdown", "filtering_api", "variants", "push_down", "pages", "median")
+    expected = _get(results, "pushdown", "filtering_api", "expected_pages_push_down")
+    add("pages with push-down", "ceil(matches/100) = %s" % expected, pages, pages == expected)
+    pages = _get(results, "pushdown", "seed_api", "variants", "early_stop", "pages", "median")
+    expected = _get(results, "pushdown", "seed_api", "expected_pages_early_stop")
+    add("pages with early stop (seed API)", "ceil((matches+1)/100) = %s" % expected, pages,
+        pages == expected)
+    for mode in ("scan", "export"):
+        ratio = _get(results, "memory", "modes", mode, "ratio_large_to_small")
+        add("peak memory, %s: large / small" % mode, "<= %.1f" % MEMORY_TARGET, ratio,
+            ratio is not None and ratio <= MEMORY_TARGET)
+    return out
+
+
+def _fmt(value, spec="%s", none="-"):
+    return none if value is None else spec % value
+
+
+def _rows(header, rows):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    lines = ["  " + "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                              for i, (c, w) in enumerate(zip(r, widths)))
+             for r in [header] + rows]
+    return lines
+
+
+def _scan(res):
+    lines = ["1. Scan speed: %d entries, %d pages, %d ms latency per request; floor %.2f s"
+             % (res["entries"], res["pages"], res["latency_ms"], res["floor_s"])]
+    rows = []
+    for name in ("collection_client", "requests_session", "module_playbook", "uri_playbook"):
+        alt = res["alternatives"].get(name) or {}
+        runs = len([r for r in alt.get("runs") or [] if r is not None])
+        rows.append([LABELS[name], _fmt(alt.get("median"), "%.2f s"),
+                     _fmt(alt.get("ratio_to_floor"), "%.2f x"),
+                     _fmt(alt.get("overhead_per_page_ms"), "%+.1f ms"), runs])
+    lines += _rows(["alternative", "median", "vs floor", "per page", "runs"], rows)
+    free = res.get("without_latency") or {}
+    lines.append("  without latency: " + ", ".join(
+        "%s %.2f s (%.1f ms/page)" % (LABELS[k].split(" (")[0], v["median"], v["per_page_ms"])
+        for k, v in sorted(free.items()) if v.get("median") is not None))
+    return lines
+
+
+def _connections(res):
+    lines = ["2. TCP connections for a %d-page scan over HTTPS (emulator's count)" % res["pages"]]
+    rows = []
+    for name in ("collection_client", "per_request_client"):
+        alt = res["alternatives"][name]
+        rows.append([LABELS[name], _fmt(alt["connections"]["median"], "%d"),
+                     _fmt(alt["requests"]["median"], "%d"), _fmt(alt["seconds"]["median"], "%.2f s")])
+    return lines + _rows(["client", "connections", "requests", "time"], rows)
+
+
+def _pushdown(res):
+    f, s = res["filtering_api"], res["seed_api"]
+    lines = ["3. Pages fetched, %d entries" % res["entries"],
+             "  2026-08 API, target_id with %d matches (%.2f %%): expected with push-down %d"
+             % (f["matches"], f["share_pct"], f["expected_pages_push_down"]),
+             "  seed API, since 1h, %d matches: expected with early stop %d"
+             % (s["matches"], s["expected_pages_early_stop"])]
+    rows = []
+    for api, block, names in (("2026-08", f, ("push_down", "no_push_down")),
+                              ("seed", s, ("early_stop", "no_early_stop"))):
+        for name in names:
+            v = block["variants"][name]
+            rows.append(["%s: %s" % (api, name.replace("_", " ")), _fmt(v["pages"]["median"], "%d"),
+                         _fmt(v["requests"]["median"], "%d"), _fmt(v["matched"]["median"], "%d"),
+                         _fmt(v["seconds"]["median"], "%.2f s")])
+    return lines + _rows(["scan", "pages", "requests", "matched", "time"], rows)
+
+
+def _memory(res):
+    small, large = res["sizes"]
+    lines = ["4. Peak RSS (MiB), fresh process each; idle floor %.1f MiB" % res["idle"]["median"]]
+    rows = []
+    for mode, label in (("scan", "collection scan"), ("export", "export (run_export, JSONL)"),
+                        ("session", "bare requests.Session loop")):
+        m = res["modes"][mode]
+        rows.append([label, _fmt(m["rss_small"]["median"], "%.1f"),
+                     _fmt(m["rss_large"]["median"], "%.1f"),
+                     _fmt(m["ratio_large_to_small"], "%.2f x"),
+                     _fmt(m["entries_per_s_large"], "%d/s")])
+    lines += _rows(["run", "%d" % small, "%d" % large, "ratio", "rate at %d" % large], rows)
+    t = res["export_throughput"]
+    lines.append("5. Export throughput: %d entries to JSONL (%.1f MiB) in %.1f s = %d entries/s,"
+                 " %.1f MiB/s; %.2f x the time of a plain scan"
+                 % (t["entries"], t["file_mib"], t["seconds"]["median"], t["entries_per_s"],
+                    t["mib_per_s"], t["vs_scan"]))
+    return lines
+
+
+def _overhead(res):
+    lines = ["6. Overhead per call, one entry by id, %d calls each in one playbook run"
+             % res["calls_per_kind"]]
+    rows = []
+    for kind, label in (("info", "audit_log_info id=..."), ("lookup", "lookup by id (in set_fact)"),
+                        ("uri", "ansible.builtin.uri GET"), ("noop", "set_fact, no call")):
+        k = res["kinds"][kind]
+        rows.append([label, _fmt(k["median"], "%.0f ms"), _fmt(k.get("ratio_to_uri"), "%.2f x")])
+    lines += _rows(["task", "median", "vs uri"], rows)
+    lines.append("  lookup's own cost (lookup - noop): %.0f ms" % res["kinds"]["lookup"]["own_cost_ms"])
+    return lines
+
+
+SECTIONS = (("scan", _scan), ("connections", _connections), ("pushdown", _pushdown),
+            ("memory", _memory), ("overhead", _overhead))
+
+
+def table(document):
+    env, settings = document["environment"], document["settings"]
+    lines = ["nirvana_labs.audit %s benchmarks (%s run: %d repetitions, medians)" % (
+        env.get("collection_version"), "QUICK smoke" if settings["quick"] else "full",
+        settings["reps"]),
+        "%s CPUs (%s), Python %s, ansible-core %s, requests %s; load %s -> %s" % (
+            env.get("cpus_usable"), env.get("cpu_model"), env.get("python"), env.get("ansible_core"),
+            env.get("requests"), _fmt(env.get("load_average_start")),
+            _fmt(env.get("load_average_end"))), ""]
+    for name, render in SECTIONS:
+        res = document["results"].get(name)
+        if res is None:
+            continue
+        if "error" in res:
+            lines += ["%s: FAILED: %s" % (name, res["error"]), ""]
+            continue
+        lines += render(res) + [""]
+    if document["targets"]:
+        lines.append("Design targets")
+        rows = [[t["name"], t["target"], _fmt(t["measured"]), "met" if t["met"] else "NOT MET"]
+                for t in document["targets"]]
+        lines += _rows(["target", "wanted", "measured", ""], rows)
+    return "\n".join(lines) + "\n"
