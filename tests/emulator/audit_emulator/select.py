@@ -77,8 +77,7 @@ class Seq(object):
 
     def __iter__(self):
         for a in range(0, self.n, CHUNK):
-            for i in self.take(a, a + CHUNK).tolist():
-                yield i
+            yield from self.take(a, a + CHUNK).tolist()
 
 
 class Chain(Seq):

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import API_KEY, ENTRIES, Client, validate
+from emulator_testlib import API_KEY, ENTRIES, Client, validate
 
 
 @pytest.mark.parametrize("params,sort", [

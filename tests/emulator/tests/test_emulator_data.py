@@ -14,7 +14,7 @@ import pytest
 
 from audit_emulator import Dataset, QueryError
 
-from conftest import ENTRIES, NOW, SEED
+from emulator_testlib import ENTRIES, NOW, SEED
 
 
 def ts(text):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import API_KEY, ENTRIES, Client, raw_exchange, validate
+from emulator_testlib import API_KEY, ENTRIES, Client, raw_exchange, validate
 
 LIST = "/v1/audit_logs"
 GET_PAGE = ("GET /v1/audit_logs?limit=100 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"

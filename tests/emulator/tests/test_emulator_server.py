@@ -17,7 +17,7 @@ import pytest
 from audit_emulator import Dataset
 from audit_emulator.server import Emulator
 
-from conftest import API_KEY, EMULATOR_DIR, ENTRIES, NOW, SEED, Client
+from emulator_testlib import API_KEY, EMULATOR_DIR, ENTRIES, NOW, SEED, Client
 
 LIST = "/v1/audit_logs"
 SERVE = os.path.join(EMULATOR_DIR, "serve.py")
