@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: Nirvana Labs audit collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -117,7 +116,7 @@ def measure(entries, seed, fmt, workdir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--entries", type=int, nargs="+", default=[10000, 1000000])
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--format", default="jsonl", choices=["jsonl", "csv", "both"])

@@ -570,5 +570,4 @@ def verify_bundle(directory):
 def read_lines(path):
     """The lines of a data file, as bytes, streamed."""
     with io.open(path, "rb", buffering=_CHUNK) as handle:
-        for line in handle:
-            yield line
+        yield from handle

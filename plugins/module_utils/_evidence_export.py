@@ -219,4 +219,3 @@ def _read(path):
             return handle.read()
     except (IOError, OSError):
         return None
-

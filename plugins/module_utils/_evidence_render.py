@@ -112,8 +112,8 @@ class Context(object):
         window = self.manifest.get("window") or {}
         self.since = window.get("since")
         self.until = window.get("until")
-        self.title = title or u"Audit evidence, %s to %s" % (self.since or "the beginning",
-                                                              self.until or "now")
+        self.title = title or u"Audit evidence, %s to %s" % (
+            self.since or "the beginning", self.until or "now")
         self.baseline = baseline or []
         self.baseline_partial = baseline_partial
 
@@ -188,7 +188,7 @@ def _new_ip_intro(figures, ctx):
 
 
 def _md_table(headers, rows):
-    lines = [u"| %s |" % u" | ".join(headers), u"|%s|" % u"|".join(u"---" for _ in headers)]
+    lines = [u"| %s |" % u" | ".join(headers), u"|%s|" % u"|".join([u"---"] * len(headers))]
     for row in rows:
         lines.append(u"| %s |" % u" | ".join(row))
     return lines

@@ -134,6 +134,10 @@ def _brief(entry):
     }
 
 
+def _by_calls(pair):
+    return pair[0]
+
+
 def choose_bucket(start, end):
     """Bucket width in seconds for a chart from ``start`` to ``end`` (microseconds)."""
     span = max(1, (end - start) // _SECOND)
@@ -156,7 +160,7 @@ class Aggregator(object):
         self.bucket_seconds = choose_bucket(self.start, self.end)
         width = self.bucket_seconds * _SECOND
         count = max(1, -(-(self.end - self.start) // width))
-        self.buckets = [[0, 0] for _ in range(count)]
+        self.buckets = [[0, 0] for _index in range(count)]
         self.outside_chart = 0
         self.baseline_ips = baseline_ips
         self.entries = 0
@@ -262,7 +266,6 @@ class Aggregator(object):
     def figures(self):
         """Plain data: every table and the chart series, sorted deterministically."""
         top = self.top_n
-        by_calls = lambda pair: pair[0]  # noqa: E731
         actors = [{"type": key[0], "id": key[1], "name": rec["name"], "calls": rec["calls"],
                    "failures": rec["failures"], "first": rec["span"].first_text,
                    "last": rec["span"].last_text}
@@ -304,18 +307,18 @@ class Aggregator(object):
             "actors": actors,
             "actor_count": len(self.actors.items),
             "failing_actors": failing_actors,
-            "actions": [(k, v[0], v[1]) for k, v in self.actions.top(top, by_calls)],
+            "actions": [(k, v[0], v[1]) for k, v in self.actions.top(top, _by_calls)],
             "action_count": len(self.actions.items),
-            "target_types": [(k, v[0], v[1]) for k, v in self.target_types.top(top, by_calls)],
+            "target_types": [(k, v[0], v[1]) for k, v in self.target_types.top(top, _by_calls)],
             "statuses": sorted((k, v[0]) for k, v in self.statuses.items.items()
                                if k >= 400 or k < 0),
             "failed_calls": self.failed_calls,
             "api_keys": api_keys,
             "api_key_calls": sum(rec["calls"] for rec in self.api_keys.items.values()),
             "deletions": self.deletions,
-            "deletion_types": [(k, v[0]) for k, v in self.deletion_types.top(top, by_calls)],
+            "deletion_types": [(k, v[0]) for k, v in self.deletion_types.top(top, _by_calls)],
             "deletion_actors": [("%s %s" % k, v[0]) for k, v in
-                                self.deletion_actors.top(top, by_calls)],
+                                self.deletion_actors.top(top, _by_calls)],
             "deletion_calls": self.deletion_calls,
             "ip_count": len(self.ips.items),
             "new_ips": ips,

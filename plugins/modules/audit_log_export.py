@@ -21,7 +21,7 @@ description:
   - The data files are canonical, with one entry per line, keys sorted, compact JSON, and
     entries ordered by C(created_at) then C(id) in the O(order) asked for. The same entries
     always give the same bytes, so a second run over a past window rewrites nothing and reports
-    RV(changed=false).
+    C(changed=false).
   - C(manifest.json) records the query (every option but the key), the resolved UTC window, the
     API base URL, the collection version, who ran the export and when, the pages and entries
     read and written, the server's C(total_count) and whether it matches (completeness),
@@ -77,7 +77,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads the entries and reports what would change (RV(changed), RV(changed_files)); writes
+      - Reads the entries and reports what would change (C(changed), RV(changed_files)); writes
         nothing to O(dest). Data go through a private temporary folder that is removed.
   diff_mode:
     support: none

@@ -26,7 +26,7 @@ description:
   - Streams the bundle's C(audit_log.jsonl) once, so memory does not grow with the number of
     entries; it grows with the number of distinct actors, actions and addresses, each capped.
   - The report depends only on the bundle (and the baseline), so the same bundle gives the same
-    bytes and a second run reports RV(changed=false).
+    bytes and a second run reports C(changed=false).
 author:
   - Nirvana Labs audit collection contributors (!UNKNOWN)
 options:

@@ -44,7 +44,8 @@ ansible-playbook -i "$INVENTORY_PATH" "$here/seed.yml" -e "@$(write_vars seed)" 
 
 echo "=== sha256sum -c passes on the bundle, and fails after any byte of any file changes"
 (cd "$work/full" && sha256sum --check --strict SHA256SUMS)
-for name in $(cut -c67- "$work/full/SHA256SUMS"); do
+mapfile -t names < <(cut -c67- "$work/full/SHA256SUMS")
+for name in "${names[@]}"; do
     for where in first middle last; do
         rm -rf "$work/tampered" && cp -a "$work/full" "$work/tampered"
         "$python" - "$work/tampered/$name" "$where" <<'PY'
@@ -87,10 +88,21 @@ complete_looking() {
     return 0
 }
 
+# The hidden part files of a bundle directory (none: an empty list).
+parts_of() {
+    local dir=$1
+    (
+        shopt -s nullglob dotglob
+        for path in "$dir"/.*.part; do
+            basename "$path"
+        done
+    )
+}
+
 wait_for_part() {
-    local dir=$1 i
-    for i in $(seq 1 300); do
-        ls -A "$dir" 2>/dev/null | grep -q '^\.audit_log\.jsonl\..*\.part$' && return 0
+    local dir=$1
+    for _ in $(seq 1 300); do
+        parts_of "$dir" | grep -q '^\.audit_log\.jsonl\.' && return 0
         sleep 0.1
     done
     echo "FAILED: no part file appeared in $dir" >&2
@@ -111,7 +123,7 @@ if wait "$playbook"; then
     exit 1
 fi
 left=$(complete_looking "$work/killed-server")
-parts=$(ls -A "$work/killed-server")
+parts=$(parts_of "$work/killed-server")
 if [ -n "$left" ] || [ -n "$parts" ]; then
     echo "FAILED: the failed export left: $left $parts" >&2
     exit 1
@@ -127,7 +139,7 @@ ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars" \
 playbook=$!
 wait_for_part "$work/killed-module"
 # The part file names the pid of the module process that writes it: kill exactly that one.
-part=$(ls -A "$work/killed-module" | grep '^\.audit_log\.jsonl\..*\.part$' | head -n 1)
+part=$(parts_of "$work/killed-module" | grep '^\.audit_log\.jsonl\.' | head -n 1)
 module_pid=$(echo "$part" | cut -d. -f4)
 kill -KILL "$module_pid"
 if wait "$playbook"; then
@@ -139,11 +151,11 @@ if [ -n "$left" ]; then
     echo "FAILED: the killed export left complete-looking files: $left" >&2
     exit 1
 fi
-echo "OK: only hidden parts are left: $(ls -A "$work/killed-module" | tr '\n' ' ')"
+echo "OK: only hidden parts are left: $(parts_of "$work/killed-module" | tr '\n' ' ')"
 faults DELETE
 ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars" \
     -e "dest=$work/killed-module" "$@"
-if ls -A "$work/killed-module" | grep -q '\.part$'; then
+if [ -n "$(parts_of "$work/killed-module")" ]; then
     echo "FAILED: the next run did not remove the dead run's parts" >&2
     exit 1
 fi

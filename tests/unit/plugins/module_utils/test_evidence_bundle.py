@@ -185,8 +185,8 @@ class TestWriterOutOfOrder:
         assert len(left) == 2 and all(name.endswith(".part") for name in left)
 
     def test_entries_without_a_time_come_last_in_both_orders(self, tmp_path):
-        entries = make_entries(20) + [{"id": "zz-untimed"}, {"id": "aa-untimed",
-                                                               "created_at": "garbage"}]
+        untimed = [{"id": "zz-untimed"}, {"id": "aa-untimed", "created_at": "garbage"}]
+        entries = make_entries(20) + untimed
         for order in ("newest_first", "oldest_first"):
             work = tmp_path / order
             work.mkdir()

@@ -47,9 +47,9 @@ SAMPLE = [
 ]
 
 
-def figures(entries=SAMPLE, **kwargs):
+def figures(entries=None, **kwargs):
     agg = rep.Aggregator(START, END, **kwargs)
-    for item in entries:
+    for item in SAMPLE if entries is None else entries:
         agg.add(item)
     return agg.figures()
 

@@ -63,9 +63,10 @@ class FakeScan(object):
 
 
 class FakeClient(object):
-    def __init__(self, options, entries=ENTRIES, final=None, scan_error=None):
+    def __init__(self, options, entries=None, final=None, scan_error=None):
         self.options = options
-        self.entries, self.final, self.scan_error = entries, final or report(), scan_error
+        self.entries = ENTRIES if entries is None else entries
+        self.final, self.scan_error = final or report(), scan_error
         self.scans = []
         self.closed = False
 
