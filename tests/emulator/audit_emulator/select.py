@@ -240,7 +240,8 @@ class Selector(object):
         with self._lock:
             if self._by_status is None:
                 status = self.ds.status
-                self._by_status = [np.flatnonzero(status == c) for c in np.unique(status)]
+                self._by_status = [np.flatnonzero(status == c).astype(np.int32)
+                                   for c in np.unique(status)]
             return self._by_status
 
     def _status_first(self, start, end, mask, status_dir, created):
@@ -264,18 +265,22 @@ class Selector(object):
         if perm is not None:
             return perm
         ds = self.ds
-        base = np.arange(ds.size, dtype=np.int64)
-        if created == "asc":
-            base = base[::-1]
-        neg = np.take(ds.neg_ts, base)
-        status = np.take(ds.status, base).astype(np.int64)
-        group = np.zeros(ds.size, dtype=np.int64)
+        # Views, no copies: reversed arrays for created_at ascending.
+        neg = ds.neg_ts if created == "desc" else ds.neg_ts[::-1]
+        status = ds.status if created == "desc" else ds.status[::-1]
+        wide = np.int64 if ds.size * 1024 >= 2 ** 31 else np.int32
+        skey = np.zeros(ds.size, dtype=wide)
         if ds.size > 1:
-            np.cumsum(neg[1:] != neg[:-1], out=group[1:])
-        # The group number rises along ``base``: the key is nearly sorted, timsort is quick,
-        # and being stable it keeps the id order of ``base`` among equal statuses.
-        skey = status if status_dir == "asc" else 1000 - status
-        perm = np.take(base, np.argsort(group * 1024 + skey, kind="stable")).astype(np.int32)
+            np.cumsum(neg[1:] != neg[:-1], out=skey[1:])
+        # key = second number * 1024 + status key: the second number rises along the order,
+        # so the key is nearly sorted and timsort is quick; being stable, it keeps the id
+        # order among equal statuses.
+        skey *= 1024
+        skey += status if status_dir == "asc" else 1000 - status
+        order = np.argsort(skey, kind="stable")
+        del skey
+        perm = order.astype(np.int32) if created == "desc" else (ds.size - 1 - order).astype(np.int32)
+        del order
         perm.flags.writeable = False
         with self._lock:
             self._perms[key] = perm

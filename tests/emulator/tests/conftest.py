@@ -58,4 +58,3 @@ def admin(emu):
         finally:
             c.close()
     return call
-
