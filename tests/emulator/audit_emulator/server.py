@@ -220,9 +220,9 @@ class Handler(BaseHTTPRequestHandler):
             answer = em.api.handle(self.command, path, query, auth)
         delay, rule = em.faults.pick(self.command, path, target, answer.kind)
         plan = em.plan(answer, rule, target)
-        # Recorded before any wait: a test that gave up on this request must not find it
-        # arriving in the stats of the next test.
-        # CPU time of this thread, not wall time: what the request cost, however busy the host.
+        # Recorded before any wait, so a request a test gave up on cannot turn up in the stats
+        # of the next test. cpu_ms is this thread's CPU time: the request's own cost, however
+        # busy the host is.
         extra = {"cpu_ms": round((time.thread_time() - cpu) * 1000.0, 3)}
         if delay:
             extra["latency_ms"] = round(delay * 1000.0, 1)
