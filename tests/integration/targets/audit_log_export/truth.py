@@ -11,7 +11,8 @@
         the emulator's /_emulator/truth (server semantics, inclusive bounds); the window's end
         is made exclusive here. --union runs one truth query per value and merges them (a
         filter with several values is an OR; several --union make every combination).
-        ``--union status_code=404-404,500-599`` takes ranges.
+        ``--union status_code=404-404,500-599`` takes ranges. --action-regex keeps the
+        entries whose action matches (for glob filters the server cannot apply).
 
     truth.py csv CSV JSONL
         Checks that the CSV has the expected header and one row per JSONL entry, in the same
@@ -25,6 +26,7 @@ import csv
 import datetime
 import io
 import json
+import re
 import sys
 
 try:
@@ -73,6 +75,9 @@ def cmd_jsonl(args):
             by_id[entry["id"]] = entry
     until = instant(args.until)
     kept = [e for e in by_id.values() if instant(e["created_at"]) < until]
+    if args.action_regex:
+        pattern = re.compile(args.action_regex)
+        kept = [e for e in kept if pattern.search(e["action"])]
     kept.sort(key=lambda e: (instant(e["created_at"]), e["id"]),
               reverse=args.order == "newest_first")
     with io.open(args.out, "wb") as handle:
@@ -137,6 +142,7 @@ def main():
     jsonl.add_argument("--param", action="append", default=[])
     jsonl.add_argument("--union", action="append", default=[])
     jsonl.add_argument("--order", default="newest_first")
+    jsonl.add_argument("--action-regex", help="keep only entries whose action matches")
     check = sub.add_parser("csv")
     check.add_argument("csv")
     check.add_argument("jsonl")
