@@ -45,7 +45,10 @@ say "Virtual environment (ansible-core $ANSIBLE_VENV, pinned)"
 source "$ROOT/scripts/venv.sh"
 VENV=$(audit_venv "$ANSIBLE_VENV")
 PY="$VENV/bin/python"
-"$VENV/bin/ansible" --version | head -1
+# Read whole, then print the first line: `| head -1` would close the pipe early, and
+# ansible dies of the broken pipe under pipefail.
+version=$("$VENV/bin/ansible" --version)
+echo "${version%%$'\n'*}"
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
