@@ -458,6 +458,10 @@ class Emulator(object):
             body = ("%d %s: %s" % (status, reason, message)).encode("utf-8")
         else:
             body = b""
+        if status < 200 or status in (204, 304):
+            # These statuses never carry a body (RFC 9110); sending one would break framing.
+            headers = [h for h in headers if h[0] != "Content-Type"]
+            body = b""
         names = set(k.lower() for k in (p.get("headers") or {}))
         headers = [h for h in headers if h[0].lower() not in names]
         headers.extend((str(k), str(v)) for k, v in (p.get("headers") or {}).items())

@@ -52,6 +52,13 @@ def test_status_bodies(admin, client, body, ctype, check):
     assert resp.header("Content-Length") == str(len(resp.body))
 
 
+def test_statuses_without_a_body_keep_the_connection_usable(admin, client):
+    put(admin, [{"kind": "status", "status": 204, "times": 1}])
+    resp = client.get(LIST, check=False)
+    assert (resp.status, resp.body) == (204, b"")
+    assert client.get(LIST).status == 200  # same connection, framing intact
+
+
 def test_retry_after_forms_and_custom_headers(admin, client):
     put(admin, [{"kind": "status", "status": 503, "times": 1, "retry_after_date": 30},
                 {"kind": "status", "status": 429, "times": 1, "retry_after_ms": 1500, "should_retry": False},
