@@ -76,6 +76,7 @@ export NIRVANA_LABS_BASE_URL NIRVANA_LABS_API_KEY
 echo "listening on $NIRVANA_LABS_BASE_URL (pid $EMULATOR_PID); data ends at $(field now)"
 
 say "Build the collection and install it into $OUT/collections"
+export ANSIBLE_COLLECTIONS_PATH="$OUT/collections"
 "$VENV/bin/ansible-galaxy" collection build "$ROOT" --output-path "$OUT/build" --force >/dev/null
 TARBALL=$(ls "$OUT"/build/nirvana_labs-audit-*.tar.gz)
 "$VENV/bin/ansible-galaxy" collection install "$TARBALL" -p "$OUT/collections" --force >/dev/null
@@ -86,7 +87,6 @@ today=$(date -u +%Y-%m-%d)
 week1=$(date -u -d "$today - 14 days" +%Y-%m-%d)
 week2=$(date -u -d "$today - 7 days" +%Y-%m-%d)
 
-export ANSIBLE_COLLECTIONS_PATH="$OUT/collections"
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 export ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
 export ANSIBLE_PYTHON_INTERPRETER="$PY"

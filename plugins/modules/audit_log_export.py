@@ -108,6 +108,9 @@ notes:
     itself on disk in runs of 10,000 entries (a few MiB of memory) and merges them; the bytes
     are the same.
   - Run one export per O(dest) at a time.
+  - There is no O(nirvana_labs.audit.audit_log_info#module:cursor) to resume from. A bundle always
+    holds a whole window. An interrupted export is run again, and an export of a past window
+    that is already complete in O(dest) rewrites nothing.
 seealso:
   - module: nirvana_labs.audit.audit_log_info
     description: Read entries into a variable instead of files.
