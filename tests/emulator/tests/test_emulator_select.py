@@ -41,7 +41,7 @@ def test_seq_slices_match_the_materialised_list(reverse, kind, masked):
         full = full[::-1]
     assert len(seq) == len(full)
     bounds = [(0, 10), (0, len(full)), (len(full) - 5, len(full) + 50), (CHUNK - 3, CHUNK + 3)]
-    bounds += [tuple(sorted(rnd.sample(range(len(full) + 1), 2))) for _ in range(25)]
+    bounds += [tuple(sorted(rnd.sample(range(len(full) + 1), 2))) for dummy in range(25)]
     for a, b in bounds:
         assert seq[a:b].tolist() == full[a:b], (a, b)
     assert list(seq) == full
@@ -55,7 +55,7 @@ def test_chain_joins_parts_in_order():
     full = [i for p in parts for i in p]
     assert len(chain) == len(full)
     for a, b in [(0, 1), (len(full) - 9, len(full))] + [
-            tuple(sorted(rnd.sample(range(len(full) + 1), 2))) for _ in range(25)]:
+            tuple(sorted(rnd.sample(range(len(full) + 1), 2))) for dummy in range(25)]:
         assert chain[a:b].tolist() == full[a:b]
 
 
