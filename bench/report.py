@@ -10,6 +10,7 @@ LABELS = {
     "collection_client": "collection client (module_utils)",
     "requests_session": "bare requests.Session loop",
     "module_playbook": "audit_log_info in ansible-playbook",
+    "module_playbook_no_result": "  same pages, no entry returned",
     "uri_playbook": "ansible.builtin.uri pagination playbook",
     "per_request_client": "requests.get per page (no session)",
 }
@@ -67,13 +68,22 @@ def _scan(res):
     lines = ["1. Scan speed: %d entries, %d pages, %d ms latency per request; floor %.2f s"
              % (res["entries"], res["pages"], res["latency_ms"], res["floor_s"])]
     rows = []
-    for name in ("collection_client", "requests_session", "module_playbook", "uri_playbook"):
+    for name in ("collection_client", "requests_session", "module_playbook",
+                 "module_playbook_no_result", "uri_playbook"):
         alt = res["alternatives"].get(name) or {}
         runs = len([r for r in alt.get("runs") or [] if r is not None])
         rows.append([LABELS[name], _fmt(alt.get("median"), "%.2f s"),
                      _fmt(alt.get("ratio_to_floor"), "%.2f x"),
+                     _fmt(alt.get("ratio_to_requests_session"), "%.2f x"),
                      _fmt(alt.get("overhead_per_page_ms"), "%+.1f ms"), runs])
-    lines += _rows(["alternative", "median", "vs floor", "per page", "runs"], rows)
+    lines += _rows(["alternative", "median", "vs floor", "vs requests", "over floor/page",
+                    "runs"], rows)
+    tasks = (res["alternatives"].get("uri_playbook") or {}).get("tasks_ms")
+    if tasks:
+        lines.append("  uri playbook per page: uri task %d ms, set_fact appending the page %d ms"
+                     " (last page %d ms: it grows with the list)" % (
+                         tasks["uri_call_per_page"], tasks["set_fact_append_per_page"],
+                         tasks["set_fact_append_last_page"]))
     free = res.get("without_latency") or {}
     lines.append("  without latency: " + ", ".join(
         "%s %.2f s (%.1f ms/page)" % (LABELS[k].split(" (")[0], v["median"], v["per_page_ms"])

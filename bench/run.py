@@ -64,7 +64,8 @@ class Context(object):
         for key in ("reps", "uri_reps", "large_reps", "call_reps"):
             value = os.environ.get("BENCH_" + key.upper())
             if value:
-                settings[key] = max(1, int(value))
+                # BENCH_URI_REPS=0 leaves the uri playbook out (it alone takes minutes).
+                settings[key] = max(0 if key == "uri_reps" else 1, int(value))
         self.settings = settings
         for key, value in settings.items():
             setattr(self, key, value)
