@@ -28,16 +28,14 @@ def collection_scan(emu, options=None, push_down=True, early_stop=True, page_siz
     with client_cls(emu.api_key, base_url=emu.url, ca_path=emu.ca_path) as client:
         scan = client.scan(query_cls.from_options(dict(options or {})), page_size=page_size,
                            push_down=push_down, early_stop=early_stop)
-        count = 0
-        for _ in scan:
-            count += 1
+        count = sum(1 for entry in scan)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "entries": count, "pages": scan.report["pages"],
             "report": scan.report}
 
 
 def collection_get(emu, entry_id):
-    client_cls, _ = _collection()
+    client_cls = _collection()[0]
     with client_cls(emu.api_key, base_url=emu.url, ca_path=emu.ca_path) as client:
         return client.get(entry_id)
 
@@ -75,9 +73,11 @@ def per_request_scan(emu, page_size=100):
     headers = {"Authorization": "Bearer " + emu.api_key}
     verify = emu.ca_path or True
     start = time.perf_counter()
-    count, pages = _pages(lambda url, params: requests.get(url, params=params, headers=headers,
-                                                            verify=verify, timeout=60),
-                          emu, page_size)
+
+    def get(url, params):
+        return requests.get(url, params=params, headers=headers, verify=verify, timeout=60)
+
+    count, pages = _pages(get, emu, page_size)
     return {"seconds": time.perf_counter() - start, "entries": count, "pages": pages}
 
 

@@ -58,9 +58,10 @@ class Emulator(object):
         while b"\n" not in buf:
             left = deadline - time.time()
             if left <= 0 or self.proc.poll() is not None:
+                log = self._stderr.name
                 self.stop()
-                raise RuntimeError("the emulator did not start (see %s)" % self._stderr.name)
-            ready, _, _ = select.select([self.proc.stdout], [], [], min(left, 1.0))
+                raise RuntimeError("the emulator did not start (see %s)" % log)
+            ready = select.select([self.proc.stdout], [], [], min(left, 1.0))[0]
             if ready:
                 chunk = os.read(self.proc.stdout.fileno(), 4096)
                 if not chunk:

@@ -32,7 +32,7 @@ def run(ctx):
     out = {"calls_per_kind": calls, "unit": "ms per task (median)", "kinds": {}}
     medians = {}
     for kind in KINDS:
-        values = [d * 1000.0 for d in playbook.durations(records, "call %s" % kind)]
+        values = [d * 1000.0 for d in playbook.durations(records, "Call %s" % kind)]
         if len(values) != calls:
             raise RuntimeError("expected %d timed '%s' calls, got %d" % (calls, kind, len(values)))
         medians[kind] = median(values)

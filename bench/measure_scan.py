@@ -48,15 +48,15 @@ def run(ctx):
                         "bench_base_url": emu.url, "bench_api_key": emu.api_key,
                         "bench_order": order, "bench_expected": entries,
                     }, "scan-speed-%d" % rep)
-                    times["module_playbook"].extend(playbook.durations(records, "module scan"))
+                    times["module_playbook"].extend(playbook.durations(records, "Module scan"))
                     times["module_playbook_no_result"].extend(
-                        playbook.durations(records, "module scan no result"))
+                        playbook.durations(records, "Module scan no result"))
                     if with_uri:
-                        times["uri_playbook"].append(playbook.span(records, "uri scan"))
+                        times["uri_playbook"].append(playbook.span(records, "URI scan"))
                         # Where the uri playbook's time goes: the call per page, and the
                         # set_fact that appends a page to the list (it grows with the list).
-                        uri_tasks["get"].extend(playbook.durations(records, "uri scan get page"))
-                        collect = playbook.durations(records, "uri scan collect page")
+                        uri_tasks["get"].extend(playbook.durations(records, "URI scan get page"))
+                        collect = playbook.durations(records, "URI scan collect page")
                         uri_tasks["collect"].extend(collect)
                         uri_tasks["collect_last"].append(collect[-1])
                 else:

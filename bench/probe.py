@@ -58,7 +58,7 @@ def main(spec):
     if mode == "idle":
         with AuditLogClient(Emu.api_key, base_url=Emu.url) as client:
             scan = client.scan(Query.from_options({}), max_results=100)
-            entries = sum(1 for _ in scan)
+            entries = sum(1 for entry in scan)
         result = {"entries": entries, "pages": scan.report["pages"]}
     elif mode == "scan":
         result = clients.collection_scan(Emu)
