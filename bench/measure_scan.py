@@ -87,6 +87,12 @@ def run(ctx):
     for name, values in unloaded.items():
         out["without_latency"][name] = dict(
             summary(values), per_page_ms=rnd(median(values) * 1000.0 / pages, 2))
+    # What the floor leaves out: the server's own time to build and send a page, and the
+    # least a client does with it, as the bare loop shows them without latency.
+    bare = median(unloaded["requests_session"])
+    out["floor_plus_bare_work_s"] = rnd(floor + bare)
+    out["collection_client_to_floor_plus_bare_work"] = ratio(
+        median(times["collection_client"]), floor + bare)
     if uri_tasks["get"]:
         out["alternatives"]["uri_playbook"]["tasks_ms"] = {
             "uri_call_per_page": rnd(median(uri_tasks["get"]) * 1000.0, 0),
