@@ -63,19 +63,15 @@ start_emulator --api 2026-08 --entries 500 --seed 21 --now "$now"
 write_vars filtering 2026-08
 run_playbook main.yml
 
-# Precedence without keyword arguments: vars > env > ansible.cfg > default.
-(
-    export NIRVANA_LABS_BASE_URL=$EMULATOR_URL NIRVANA_LABS_API_KEY=$EMULATOR_API_KEY
+# Precedence without keyword arguments: vars > env > ansible.cfg > default. Assignments before
+# run_playbook reach ansible-playbook's environment for that run only.
+NIRVANA_LABS_BASE_URL=$EMULATOR_URL NIRVANA_LABS_API_KEY=$EMULATOR_API_KEY \
     run_playbook config.yml -e expect=ok
-    export NIRVANA_LABS_MAX_RETRIES=0
+NIRVANA_LABS_BASE_URL=$EMULATOR_URL NIRVANA_LABS_API_KEY=$EMULATOR_API_KEY NIRVANA_LABS_MAX_RETRIES=0 \
     run_playbook config.yml -e expect=unreachable -e nirvana_labs_base_url=$nowhere
-)
 write_cfg good "$EMULATOR_URL"
 ANSIBLE_CONFIG=$cfg_file run_playbook config.yml -e expect=ok
-(
-    export NIRVANA_LABS_BASE_URL=$nowhere
-    ANSIBLE_CONFIG=$cfg_file run_playbook config.yml -e expect=unreachable
-)
+ANSIBLE_CONFIG=$cfg_file NIRVANA_LABS_BASE_URL=$nowhere run_playbook config.yml -e expect=unreachable
 
 start_emulator --api seed --entries 500 --seed 22 --now "$now"
 write_vars seed seed
