@@ -50,15 +50,16 @@ _emulator_python() {
 }
 
 stop_emulators() {
-    local pid i
+    local pid tries
     for pid in "${_EMULATOR_PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
     for pid in "${_EMULATOR_PIDS[@]}"; do
         # Give each a few seconds to close its sockets, then stop waiting for it.
-        for i in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 "$pid" 2>/dev/null || break
+        tries=10
+        while [ "$tries" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
             sleep 0.5
+            tries=$((tries - 1))
         done
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
