@@ -20,7 +20,8 @@ def median(values):
 
 
 def rnd(value, digits=3):
-    return None if value is None else round(value, digits)
+    # "+ 0.0" turns a rounded -0.0 into 0.0
+    return None if value is None else round(value, digits) + 0.0
 
 
 def summary(values, digits=3):
