@@ -13,12 +13,15 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import 
     MAX_PAGE_SIZE,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import LIST_PATH, Scan
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import (  # noqa: F401
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     Transport,
     encode_segment,
 )
+
+# HAS_REQUESTS and REQUESTS_IMPORT_ERROR are re-exported: adapters import from here only.
+__all__ = ["AuditLogClient", "HAS_REQUESTS", "REQUESTS_IMPORT_ERROR"]
 
 
 class AuditLogClient(object):

@@ -290,8 +290,8 @@ class Query(object):
                 # Sent in canonical form (RFC 5952 for IPv6), which is how addresses are stored.
                 params["client_ip"] = str(network.network_address)
         if self._status_ranges:
-            params["status_code_min"] = min(low for low, _ in self._status_ranges)
-            params["status_code_max"] = max(high for _, high in self._status_ranges)
+            params["status_code_min"] = min(bounds[0] for bounds in self._status_ranges)
+            params["status_code_max"] = max(bounds[1] for bounds in self._status_ranges)
         return params
 
     def fingerprint(self):

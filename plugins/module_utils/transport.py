@@ -370,4 +370,3 @@ class Transport(object):
     def _host(url):
         parts = urlsplit(url)
         return parts.netloc.rsplit("@", 1)[-1]
-
