@@ -40,4 +40,4 @@ pin:
 
 clean:
 	rm -rf .venv
-	rm -rf "$${TMPDIR:-/tmp}/nirvana_labs.audit-test-$$(echo "$(CURDIR)" | sha256sum | cut -c1-8)"
+	rm -rf "$$(source scripts/ansible_test_env.sh && audit_work_dir)"

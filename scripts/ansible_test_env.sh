@@ -5,8 +5,16 @@
 #                          (ansible-test rejects a symlink) and print that path
 #   audit_pythons_dir DIR  fill DIR with pythonX.Y links to real interpreters, for PATH
 #   audit_get_pip VENV     write the get-pip stand-ins that VENV's ansible-test will look for
+#   audit_work_dir         where `make test` lays out copies and keeps logs (AUDIT_WORK_DIR)
 
 AUDIT_ROOT=${AUDIT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+
+# Outside the checkout: ansible-test takes its file list from the nearest enclosing git work
+# tree, which would ignore a copy under build/. One path per checkout lets warm runs reuse
+# the venvs ansible-test keeps in the copies' tests/output.
+audit_work_dir() {
+    echo "${AUDIT_WORK_DIR:-${TMPDIR:-/tmp}/nirvana_labs.audit-test-$(echo "$AUDIT_ROOT" | sha256sum | cut -c1-8)}"
+}
 
 # Files of the working tree as a developer sees them: tracked and untracked, minus what
 # .gitignore excludes (venvs, tests/output, .ansible, build output), so uncommitted work is

@@ -8,7 +8,8 @@
 # Environment:
 #   AUDIT_ANSIBLE_VERSIONS  ansible-core versions for the per-version steps (default "2.17 2.21")
 #   AUDIT_TEST_ARGS         extra arguments for every ansible-test call (e.g. "--test pylint")
-#   AUDIT_WORK_DIR          where the laid-out copies, logs and the tarball go
+#   AUDIT_WORK_DIR          where the laid-out copies, logs and the tarball go (default: a
+#                           folder per checkout under $TMPDIR or /tmp)
 #   AUDIT_STEP_TIMEOUT      seconds before a step is stopped (default 1500)
 #
 # Every step runs even when an earlier one failed; the run ends with a table of the steps and
@@ -43,9 +44,7 @@ VERSIONS=${AUDIT_ANSIBLE_VERSIONS:-2.17 2.21}
 # shellcheck disable=SC2206 # word splitting wanted: extra ansible-test options
 TEST_ARGS=(${AUDIT_TEST_ARGS:-})
 STEP_TIMEOUT=${AUDIT_STEP_TIMEOUT:-1500}
-# Outside the checkout: ansible-test takes its file list from the nearest enclosing git work
-# tree, and one path per checkout lets warm runs reuse ansible-test's venvs.
-WORK=${AUDIT_WORK_DIR:-${TMPDIR:-/tmp}/nirvana_labs.audit-test-$(echo "$ROOT" | sha256sum | cut -c1-8)}
+WORK=$(audit_work_dir)
 LOGS=$WORK/logs
 mkdir -p "$LOGS"
 rm -f "$LOGS"/*.log
@@ -94,10 +93,23 @@ run_step() {
     while [ ${#shown[@]} -gt 0 ] && [[ ${shown[0]} == [A-Z_]*=* ]]; do shown=("${shown[@]:1}"); done
     echo "==> $name ($(date -u +%H:%M:%S)): ${shown[*]}"
     start=$SECONDS
-    (cd "$dir" && exec timeout -k 30 "$STEP_TIMEOUT" "$@") 2>&1 | tee "$LAST_LOG" | console_filter
+    # Each step in a session of its own (the subshell is no group leader, so setsid does not
+    # fork and the session id is its pid): whatever it leaves running is found and stopped.
+    local sidfile
+    sidfile=$(mktemp)
+    (echo "$BASHPID" >"$sidfile" && cd "$dir" && exec setsid timeout -k 30 "$STEP_TIMEOUT" "$@") 2>&1 |
+        tee "$LAST_LOG" | console_filter
     status=${PIPESTATUS[0]}
+    local leftovers
+    leftovers=$(stop_session "$(cat "$sidfile")")
+    rm -f "$sidfile"
     note=$("$check" "$LAST_LOG" "$status")
     local check_status=$?
+    if [ -n "$leftovers" ]; then
+        echo "$name left processes running (stopped now): $leftovers" | tee -a "$LAST_LOG"
+        note="${note:+$note; }left $leftovers"
+        check_status=1
+    fi
     if [ "$status" -eq 124 ]; then
         record "$name" FAIL $((SECONDS - start)) "timed out after ${STEP_TIMEOUT}s; log: $LAST_LOG"
     elif [ "$status" -ne 0 ] || [ "$check_status" -ne 0 ]; then
@@ -105,6 +117,25 @@ run_step() {
     else
         record "$name" PASS $((SECONDS - start)) "$note"
     fi
+}
+
+# stop_session SID: stop the processes a step left behind in its session; prints how many and
+# the most frequent command, nothing when there were none. A step must clean up after itself
+# (emulators above all), so leftovers fail it.
+stop_session() {
+    local sid=$1 pids pid tries=10 summary
+    [ -n "$sid" ] || return 0
+    pids=$(ps -eo pid=,sid= | awk -v sid="$sid" '$2 == sid {print $1}')
+    [ -n "$pids" ] || return 0
+    summary="$(echo "$pids" | wc -l) process(es), mostly: $(ps -o args= -p "$(echo "$pids" | paste -sd, -)" |
+        sed -E 's#/[^ ]*/##g' | cut -c1-100 | sort | uniq -c | sort -rn | head -n 1 | sed 's/^ *//')"
+    for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
+    while [ "$tries" -gt 0 ] && ps -o pid= -p "$(echo "$pids" | paste -sd, -)" >/dev/null; do
+        sleep 0.5
+        tries=$((tries - 1))
+    done
+    for pid in $pids; do kill -KILL "$pid" 2>/dev/null; done
+    echo "$summary"
 }
 
 # --- checks: what a step must show in its log besides a zero exit status ---------------
