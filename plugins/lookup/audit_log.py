@@ -19,7 +19,8 @@ description:
   - Filters the API can apply are sent to it; every entry is checked again on the client, so
     the result is the same whether the server supports the 2026-08 filters or only paging.
   - When O(max_results) cut the list short, a warning says so. To read a long list in
-    batches, use the M(nirvana_labs.audit.audit_log_info) module and its O(nirvana_labs.audit.audit_log_info#module:cursor).
+    batches, use the M(nirvana_labs.audit.audit_log_info) module, which returns a cursor to
+    resume from.
   - Runs on the controller, once per call; the lookup needs no inventory host.
   - "C(lookup) vs C(query): the lookup always returns a list of entries, but Ansible hands
     C(lookup) a list of one as the bare entry (a dictionary) and any other list as a list, so
