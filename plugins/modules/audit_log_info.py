@@ -32,7 +32,8 @@ options:
       - An id that does not exist returns an empty RV(audit_logs) list, not a failure.
       - The id is sent as one percent-encoded path segment, whatever characters it holds.
       - Mutually exclusive with every list option (O(since), O(until), the filters,
-        O(page_size), O(max_results), O(order) and O(cursor)).
+        O(page_size), O(max_results), O(order) and O(cursor)), including values that come from
+        C(module_defaults); keep list options out of the defaults of tasks that read by id.
     type: str
 extends_documentation_fragment:
   - nirvana_labs.audit.connection
