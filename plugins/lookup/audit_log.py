@@ -60,6 +60,8 @@ notes:
     C(nirvana_labs_api_key) set to C({{ vault_api_key }}); the lookup renders them.
   - The time window is half-open, O(since) inclusive and O(until) exclusive, and relative
     times (C(7d)) are resolved once per call.
+  - An option the lookup does not know fails the call, so that a misspelt filter never lists
+    every entry.
 seealso:
   - module: nirvana_labs.audit.audit_log_info
     description: The same read as a task, with resumable results and completeness figures.
@@ -200,6 +202,8 @@ CONTINUE_HINT = ("Raise max_results or narrow the window to get the rest; the"
 # The Ansible variables the connection options can be read from (nirvana_labs_api_key, ...).
 VARIABLE_NAMES = tuple(var for schema in CONNECTION_OPTIONS.values() for var in schema.get("vars", ()))
 
+KNOWN_OPTIONS = frozenset(CONNECTION_OPTIONS) | frozenset(QUERY_OPTIONS) | frozenset(["on_missing"])
+
 MISSING_KEY = ("api_key: required; pass api_key=..., or set the variable nirvana_labs_api_key,"
                " the environment variable NIRVANA_LABS_API_KEY, or api_key in the"
                " [nirvana_labs] section of ansible.cfg")
@@ -210,6 +214,11 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         if not HAS_REQUESTS:
             raise AnsibleLookupError(missing_required_lib("requests"))
+        unknown = sorted(name for name in kwargs if name not in KNOWN_OPTIONS)
+        if unknown:
+            # Ansible would ignore them, and a misspelt filter would silently list everything.
+            raise AnsibleLookupError("unknown option%s %s; the options are %s" % (
+                "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(KNOWN_OPTIONS))))
         self.set_options(var_options=self._our_variables(variables), direct=kwargs)
         ids = self._ids(terms)
         given = sorted(name for name in kwargs if name in QUERY_OPTIONS)

@@ -17,7 +17,7 @@ from unittest import mock
 import pytest
 
 from ansible import constants as C
-from ansible.errors import AnsibleLookupError
+from ansible.errors import AnsibleError, AnsibleLookupError
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     ApiError,
@@ -241,8 +241,16 @@ class TestPrecedence:
             assert source in message
         assert fake.client is None
 
+    def test_unknown_options_are_refused_not_ignored(self, lookup_plugin, fake):
+        # A misspelt filter must not turn into "list everything".
+        with pytest.raises(AnsibleLookupError, match="unknown option acton; the options are"):
+            lookup_plugin.run([], variables={}, api_key=API_KEY, acton="vm.deleted")
+        with pytest.raises(AnsibleLookupError, match="unknown options cursor, foo"):
+            lookup_plugin.run([], variables={}, api_key=API_KEY, foo=1, cursor="x")
+        assert fake.client is None
+
     def test_bad_typed_option_is_an_ansible_error(self, lookup_plugin, fake):
-        with pytest.raises(Exception) as err:
+        with pytest.raises(AnsibleError) as err:
             lookup_plugin.run(["a"], variables={}, api_key=API_KEY, max_retries="many")
         assert "max_retries" in str(err.value)
         assert fake.client is None
@@ -276,7 +284,7 @@ class TestIds:
         assert warnings == []
 
     def test_on_missing_choices(self, lookup_plugin, fake):
-        with pytest.raises(Exception, match="on_missing"):
+        with pytest.raises(AnsibleError, match="on_missing"):
             lookup_plugin.run(["a"], variables={}, api_key=API_KEY, on_missing="ignore")
 
     @pytest.mark.parametrize("term", [42, "", "  ", {"id": "a"}])
