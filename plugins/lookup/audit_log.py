@@ -57,7 +57,8 @@ notes:
     variables (E(NIRVANA_LABS_API_KEY), ...), then the C([nirvana_labs]) section of
     C(ansible.cfg), then the default."
   - Values given through variables may be templates, such as a variable
-    C(nirvana_labs_api_key) set to C({{ vault_api_key }}); the lookup renders them.
+    C(nirvana_labs_api_key) set to C({{ vault_api_key }}); the lookup renders them. An empty
+    string, from a variable or a keyword argument, counts as not set.
   - The time window is half-open, O(since) inclusive and O(until) exclusive, and relative
     times (C(7d)) are resolved once per call.
   - An option the lookup does not know fails the call, so that a misspelt filter never lists
@@ -219,7 +220,10 @@ class LookupModule(LookupBase):
             # Ansible would ignore them, and a misspelt filter would silently list everything.
             raise AnsibleLookupError("unknown option%s %s; the options are %s" % (
                 "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(KNOWN_OPTIONS))))
-        self.set_options(var_options=self._our_variables(variables), direct=kwargs)
+        # An empty string means "not set": Ansible would turn an empty path into the current
+        # directory, which requests would then take for a directory of CA certificates.
+        direct = dict((k, v) for k, v in kwargs.items() if v != "")
+        self.set_options(var_options=self._our_variables(variables), direct=direct)
         ids = self._ids(terms)
         given = sorted(name for name in kwargs if name in QUERY_OPTIONS)
         if ids and given:
@@ -253,7 +257,8 @@ class LookupModule(LookupBase):
                 value = variables[name]
                 if self._templar is not None and isinstance(value, str) and "{" in value:
                     value = self._templar.template(value)
-                rendered[name] = value
+                if value != "":
+                    rendered[name] = value
         return rendered
 
     def _connection_options(self):

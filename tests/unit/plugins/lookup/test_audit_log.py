@@ -233,6 +233,15 @@ class TestPrecedence:
         assert (options["max_retries"], options["timeout"]) == (0, 2.5)
         assert options["validate_certs"] is False
 
+    def test_empty_strings_mean_unset(self, lookup_plugin, fake, monkeypatch):
+        # An empty path would otherwise become the current directory.
+        lookup_plugin.run(["a"], variables={"nirvana_labs_ca_path": ""}, api_key=API_KEY)
+        assert fake.client.options["ca_path"] is None
+        monkeypatch.setenv("NIRVANA_LABS_BASE_URL", "https://env.example.test")
+        lookup_plugin.run(["a"], variables={}, api_key=API_KEY, ca_path="", base_url="")
+        assert fake.client.options["ca_path"] is None
+        assert fake.client.options["base_url"] == "https://env.example.test"
+
     def test_missing_key_names_every_source(self, lookup_plugin, fake):
         with pytest.raises(AnsibleLookupError) as err:
             lookup_plugin.run(["a"], variables={})
