@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
@@ -66,16 +67,28 @@ class RunningEmulator(object):
                 self.process.kill()
 
 
+def _die_with_parent():
+    """Linux: the emulator gets SIGTERM when the process that started it dies, so no test
+    run, however it ends, leaves emulators behind."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def start_emulator(*extra):
     args = [sys.executable, os.path.join(EMULATOR_DIR, "serve.py"), "--port", "0",
             "--seed", str(SEED), "--entries", str(ENTRIES), "--now", NOW,
             "--api-key", API_KEY] + list(extra)
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               universal_newlines=True)
+    errors = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors,
+                               universal_newlines=True, preexec_fn=_die_with_parent)
     line = process.stdout.readline()
     if not line:
         process.kill()
-        raise RuntimeError("emulator did not start: %s" % process.stderr.read())
+        errors.seek(0)
+        raise RuntimeError("emulator did not start: %s" % errors.read())
     return RunningEmulator(process, json.loads(line), args)
 
 
