@@ -44,7 +44,7 @@ CONNECTION_OPTIONS = {
             "The Nirvana Labs API key, sent as C(Authorization: Bearer <key>).",
             "Never logged, never returned, and never sent to another host than O(base_url)"
             " or over plain C(http://) to a host that is not a loopback address.",
-            "Required; usually given through the E(NIRVANA_LABS_API_KEY) environment variable.",
+            "Required.",
         ],
         type="str",
         required=True,

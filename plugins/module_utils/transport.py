@@ -17,6 +17,7 @@ __metaclass__ = type
 import email.utils
 import ipaddress
 import json
+import os
 import random
 import re
 import time
@@ -197,6 +198,8 @@ class Transport(object):
         self.max_retries = max_retries
         self.verify = bool(validate_certs) if validate_certs is not None else True
         if self.verify and ca_path:
+            if not os.path.exists(ca_path):
+                raise InvalidOption("ca_path", "%s does not exist" % ca_path)
             self.verify = ca_path
         self._auth = _BearerAuth(api_key.strip())
         self._sleep = sleep

@@ -103,6 +103,12 @@ def test_numbers_are_validated(option, value):
     assert err.value.option == option
 
 
+def test_a_missing_ca_file_is_named_before_any_request(tmp_path):
+    with pytest.raises(InvalidOption) as err:
+        Transport("k", base_url="https://127.0.0.1:1", ca_path=str(tmp_path / "nope.pem"))
+    assert err.value.option == "ca_path" and "nope.pem" in str(err.value)
+
+
 @pytest.mark.parametrize("key", [None, "", "  ", "a\nb"])
 def test_api_key_is_required_and_clean(key):
     with pytest.raises(InvalidOption) as err:
