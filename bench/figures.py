@@ -20,8 +20,11 @@ def median(values):
 
 
 def rnd(value, digits=3):
-    # "+ 0.0" turns a rounded -0.0 into 0.0
-    return None if value is None else round(value, digits) + 0.0
+    if value is None:
+        return None
+    value = round(value, digits)
+    # Keeps ints ints, and turns a rounded -0.0 into 0.0.
+    return type(value)(0) if value == 0 else value
 
 
 def summary(values, digits=3):
