@@ -131,12 +131,13 @@ def main():
         "targets": report.targets(results),
     }
     path = write_results(document)
-    sys.stdout.write(report.table(document))
-    sys.stdout.write("\nJSON: %s\n" % os.path.relpath(path, os.getcwd()))
+    # Clean up before printing: a reader that stops early (| head) must not leave it behind.
     if ctx.keep or failed:
         ctx.log("work directory kept: %s" % ctx.workdir)
     else:
         shutil.rmtree(ctx.workdir, ignore_errors=True)
+    sys.stdout.write(report.table(document))
+    sys.stdout.write("\nJSON: %s\n" % os.path.relpath(path, os.getcwd()))
     if failed:
         sys.stderr.write("bench: failed: %s\n" % ", ".join(failed))
         return 1
