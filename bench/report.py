@@ -80,8 +80,9 @@ def _scan(res):
                     "runs"], rows)
     if res.get("floor_plus_bare_work_s"):
         lines.append("  floor + the bare loop's own time without latency = %.2f s; collection client"
-                     " at %.2f x of that" % (res["floor_plus_bare_work_s"],
-                                              res["collection_client_to_floor_plus_bare_work"]))
+                     " at %.2f x of that" % (
+                         res["floor_plus_bare_work_s"],
+                         res["collection_client_to_floor_plus_bare_work"]))
     tasks = (res["alternatives"].get("uri_playbook") or {}).get("tasks_ms")
     if tasks:
         lines.append("  uri playbook per page: uri task %d ms, set_fact appending the page %d ms"
