@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
+import yaml
 
 from ansible_collections.nirvana_labs.audit.plugins.doc_fragments.connection import (
     ModuleDocFragment as Connection,
@@ -18,14 +18,26 @@ from ansible_collections.nirvana_labs.audit.plugins.doc_fragments.query import (
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
     QUERY_OPTIONS,
+    RESUME_OPTIONS,
     argument_spec,
+    doc_options,
 )
+
+
+def test_doc_fragments_are_rendered_from_the_schema():
+    """The fragments are literal YAML (ansible-test reads them statically); they must say
+    exactly what the schema says. On failure: python scripts/render_doc_fragments.py"""
+    assert yaml.safe_load(Connection.DOCUMENTATION) == {"options": doc_options(CONNECTION_OPTIONS)}
+    assert yaml.safe_load(Connection.PLUGINS) == {
+        "options": doc_options(CONNECTION_OPTIONS, plugin=True)}
+    assert yaml.safe_load(QueryDocs.DOCUMENTATION) == {"options": doc_options(QUERY_OPTIONS)}
+    assert yaml.safe_load(QueryDocs.RESUME) == {"options": doc_options(RESUME_OPTIONS)}
 
 
 def test_argspec_and_docs_agree_on_every_option():
     spec = argument_spec(CONNECTION_OPTIONS, QUERY_OPTIONS)
-    documented = dict(json.loads(Connection.DOCUMENTATION)["options"])
-    documented.update(json.loads(QueryDocs.DOCUMENTATION)["options"])
+    documented = dict(yaml.safe_load(Connection.DOCUMENTATION)["options"])
+    documented.update(yaml.safe_load(QueryDocs.DOCUMENTATION)["options"])
     assert set(spec) == set(documented)
     for name, arg in spec.items():
         doc = documented[name]
@@ -42,10 +54,10 @@ def test_api_key_is_no_log_with_env_fallback():
 
 
 def test_plugin_flavour_adds_every_source():
-    options = json.loads(Connection.PLUGINS)["options"]
+    options = yaml.safe_load(Connection.PLUGINS)["options"]
     assert options["base_url"]["env"] == [{"name": "NIRVANA_LABS_BASE_URL"}]
     assert options["base_url"]["vars"] == [{"name": "nirvana_labs_base_url"}]
     assert options["base_url"]["ini"] == [{"section": "nirvana_labs", "key": "base_url"}]
-    module_options = json.loads(Connection.DOCUMENTATION)["options"]
+    module_options = yaml.safe_load(Connection.DOCUMENTATION)["options"]
     assert "env" not in module_options["base_url"]
     assert "NIRVANA_LABS_BASE_URL" in module_options["base_url"]["description"][-1]
