@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
 import json
 from unittest import mock
 
@@ -20,6 +19,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.modules.module_harness import module_args
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     ApiError,
     AuthError,
@@ -107,21 +107,6 @@ class FakeClient(object):
 
     def __exit__(self, *exc_info):
         self.close()
-
-
-@contextlib.contextmanager
-def module_args(args):
-    try:
-        from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+
-    except ImportError:
-        patch_module_args = None
-    if patch_module_args is not None:
-        with patch_module_args(args):
-            yield
-    else:
-        serialized = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8")
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", serialized):
-            yield
 
 
 @pytest.fixture

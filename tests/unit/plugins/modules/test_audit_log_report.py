@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
 import datetime
 import json
 import os
@@ -17,6 +16,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.modules.module_harness import module_args
 from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_export import (
     run_export,
 )
@@ -38,21 +38,6 @@ def export(dest, entries):
     opts.update(page_size=100, order="newest_first", since="2026-11-01", until="2026-11-02",
                 dest=str(dest), format="jsonl", settle="5m", base_url="http://127.0.0.1:9")
     run_export(FakeClient(entries), Query.from_options(opts, now=NOW), opts, now=lambda: NOW)
-
-
-@contextlib.contextmanager
-def module_args(args):
-    try:
-        from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+
-    except ImportError:
-        patch_module_args = None
-    if patch_module_args is not None:
-        with patch_module_args(args):
-            yield
-    else:
-        serialized = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8")
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", serialized):
-            yield
 
 
 @pytest.fixture
