@@ -11,8 +11,6 @@
 #   AUDIT_WORK_DIR          where the laid-out copies, logs and the tarball go (default: a
 #                           folder per checkout under $TMPDIR or /tmp)
 #   AUDIT_STEP_TIMEOUT      seconds before a step is stopped (default 1500)
-#   AUDIT_PARALLEL          1: the versions' chains run side by side (default when there are
-#                           two versions and two cores), 0: one after the other
 #
 # Every step runs even when an earlier one failed; the run ends with a table of the steps and
 # one line "<label>: N passed, M failed", and exits non-zero if any step failed.
@@ -46,22 +44,14 @@ VERSIONS=${AUDIT_ANSIBLE_VERSIONS:-2.17 2.21}
 # shellcheck disable=SC2206 # word splitting wanted: extra ansible-test options
 TEST_ARGS=(${AUDIT_TEST_ARGS:-})
 STEP_TIMEOUT=${AUDIT_STEP_TIMEOUT:-1500}
-# Side by side when there is more than one version and more than one core (AUDIT_PARALLEL=0|1).
-if [ -z "${AUDIT_PARALLEL:-}" ]; then
-    [ "$(echo "$VERSIONS" | wc -w)" -gt 1 ] && [ "$(nproc)" -gt 1 ] && AUDIT_PARALLEL=1 || AUDIT_PARALLEL=0
-fi
-PARALLEL=$AUDIT_PARALLEL
-export PYENV_ROOT=${PYENV_ROOT:-$HOME/.pyenv}
-PIP_CACHE=${PIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pip}
 WORK=$(audit_work_dir)
 LOGS=$WORK/logs
 mkdir -p "$LOGS"
 rm -f "$LOGS"/*.log
 
-# Each chain of steps (one per ansible-core version, then the tools) records its rows in a
-# file of its own, so chains can run side by side; the table is put together at the end.
-RESULTS_FILE=$WORK/results-main.txt
-rm -f "$WORK"/results-*.txt
+RESULTS=()
+PASSED=0
+FAILED=0
 RUN_START=$SECONDS
 
 wanted() {
@@ -74,13 +64,17 @@ wanted() {
 
 # record NAME RESULT SECONDS NOTE
 record() {
-    printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RESULTS_FILE"
+    RESULTS+=("$(printf '%-24s %-8s %6ss  %s' "$1" "$2" "$3" "$4")")
+    case "$2" in
+        PASS) PASSED=$((PASSED + 1)) ;;
+        FAIL) FAILED=$((FAILED + 1)) ;;
+    esac
 }
 
 # pip's progress output drowns the console; the full text stays in the step's log.
 console_filter() {
     grep --line-buffered -v -E \
-        "^ *(WARNING: Location '|Collecting |Downloading |Using cached |Processing |Requirement already|Installing collected|Successfully installed|Attempting uninstall|Found existing|Uninstalling|Successfully uninstalled|Looking in |Preparing metadata|Installing build|Getting requirements|Building wheel|Created wheel|Stored in|INFO: pip is looking)|━" ||
+        "^(WARNING: Location '|Collecting |  Downloading |  Using cached |Downloading |Processing |Requirement already|Installing collected|Successfully installed|  Attempting uninstall|    Found existing|    Uninstalling|    Successfully uninstalled|Looking in |  Preparing metadata|  Installing build|  Getting requirements|  Building wheel|  Created wheel|  Stored in|Building wheels|Using cached)|━" ||
         true
 }
 
@@ -170,9 +164,7 @@ check_sanity() {
     if [ "$ignores" -gt 0 ]; then
         failing="${failing:+$failing }tests/sanity/ignore-*.txt has $ignores line(s)"
     fi
-    local pythons
-    pythons=$(pythons_used "$1")
-    echo "$tests tests${pythons:+; Python $pythons}${failing:+; failing: $failing}"
+    echo "$tests tests; Python $(pythons_used "$1")${failing:+; failing: $failing}"
     [ "$ignores" -eq 0 ]
 }
 
@@ -220,7 +212,6 @@ test_files_under() { # any test_*.py below $1?
 
 run_version() {
     local version=$1 venv python start dir
-    RESULTS_FILE=$WORK/results-$version.txt
     local steps=()
     for step in sanity units emulator integration; do
         wanted "$step" && steps+=("$step")
@@ -239,12 +230,7 @@ run_version() {
         return 0
     fi
     python=$(_audit_venv_spec "$version" | cut -d' ' -f1)
-    # A HOME per version: ansible-test keeps its sanity venvs and the get-pip script under ~,
-    # and two ansible-test runs that share them race (one deletes a venv the other is
-    # building). pip's own cache is safe to share.
-    local home="$WORK/home-$version"
-    mkdir -p "$home"
-    if ! HOME=$home audit_get_pip "$venv" || ! dir=$(audit_layout "$WORK/ansible-$version"); then
+    if ! audit_get_pip "$venv" || ! dir=$(audit_layout "$WORK/ansible-$version"); then
         record "venv $version" FAIL $((SECONDS - start)) "get-pip stand-in or tree copy failed"
         return 0
     fi
@@ -253,8 +239,7 @@ run_version() {
 
     # Real interpreters first (pyenv shims fail), then the venv for ansible-test & shellcheck.
     local path="$WORK/pythons:$venv/bin:$PATH"
-    local at=(env "PATH=$path" "HOME=$home" "PIP_CACHE_DIR=$PIP_CACHE" "PYENV_ROOT=$PYENV_ROOT"
-        "$venv/bin/ansible-test")
+    local at=(env "PATH=$path" "$venv/bin/ansible-test")
 
     if wanted sanity; then
         run_step "sanity $version" "$dir" check_sanity "${at[@]}" sanity --venv --color no "${TEST_ARGS[@]}"
@@ -288,7 +273,6 @@ run_version() {
 
 run_tools() {
     local steps=() venv start dir tarball
-    RESULTS_FILE=$WORK/results-tools.txt
     for step in lint docs changelog build; do
         wanted "$step" && steps+=("$step")
     done
@@ -369,26 +353,14 @@ echo "$LABEL: steps: ${STEPS[*]}; ansible-core: $VERSIONS; work dir: $WORK"
 if needs_versions=$(for s in sanity units emulator integration; do wanted "$s" && echo y; done) && [ -n "$needs_versions" ]; then
     audit_pythons_dir "$WORK/pythons" | paste -sd' ' - | sed 's/^/interpreters for ansible-test: /'
 fi
-# The versions run side by side: one chain alone keeps about one of the two cores busy.
-if [ "$PARALLEL" = 1 ]; then
-    for version in $VERSIONS; do
-        # a prefix tells the chains apart on the console; each step's log stays whole
-        (run_version "$version" 2>&1 | sed -u "s/^/[$version] /") &
-    done
-    wait
-else
-    for version in $VERSIONS; do
-        run_version "$version"
-    done
-fi
+for version in $VERSIONS; do
+    run_version "$version"
+done
 run_tools
 
-results=$(for chain in $VERSIONS tools; do cat "$WORK/results-$chain.txt" 2>/dev/null; done)
 echo
 printf '%-24s %-8s %7s  %s\n' STEP RESULT TIME NOTE
-[ -z "$results" ] || awk -F'\t' '{printf "%-24s %-8s %6ss  %s\n", $1, $2, $3, $4}' <<<"$results"
-PASSED=$(awk -F'\t' '$2 == "PASS"' <<<"$results" | grep -c .)
-FAILED=$(awk -F'\t' '$2 == "FAIL"' <<<"$results" | grep -c .)
+printf '%s\n' "${RESULTS[@]}"
 echo "total: $((SECONDS - RUN_START))s; logs: $LOGS"
 echo "$LABEL: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
