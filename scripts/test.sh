@@ -62,28 +62,13 @@ wanted() {
     return 1
 }
 
-# record NAME RESULT SECONDS NOTE [CPU_SECONDS]
+# record NAME RESULT SECONDS NOTE
 record() {
-    local cpu=${5:-}
-    RESULTS+=("$(printf '%-24s %-8s %5ss %6s  %s' "$1" "$2" "$3" "${cpu:+${cpu}s}" "$4")")
+    RESULTS+=("$(printf '%-24s %-8s %6ss  %s' "$1" "$2" "$3" "$4")")
     case "$2" in
         PASS) PASSED=$((PASSED + 1)) ;;
         FAIL) FAILED=$((FAILED + 1)) ;;
     esac
-}
-
-# CPU seconds (user + system) used so far by this shell's finished children: a step's share
-# is the difference around it, a figure that other load on the machine does not inflate.
-# `times` must run in this shell, not in a $(...) subshell that has children of its own.
-CPU_FILE=$(mktemp)
-trap 'rm -f "$CPU_FILE"' EXIT
-children_cpu() {
-    times >"$CPU_FILE"
-    CHILDREN_CPU=$(awk 'NR == 2 {
-        n = split($0, t, " ")
-        for (i = 1; i <= n; i++) { split(t[i], ms, "m"); sub("s", "", ms[2]); s += ms[1] * 60 + ms[2] }
-        printf "%.0f", s
-    }' "$CPU_FILE")
 }
 
 # pip's progress output drowns the console; the full text stays in the step's log.
@@ -108,8 +93,6 @@ run_step() {
     while [ ${#shown[@]} -gt 0 ] && [[ ${shown[0]} == [A-Z_]*=* ]]; do shown=("${shown[@]:1}"); done
     echo "==> $name ($(date -u +%H:%M:%S)): ${shown[*]}"
     start=$SECONDS
-    children_cpu
-    local cpu_start=$CHILDREN_CPU
     # Each step in a session of its own (the subshell is no group leader, so setsid does not
     # fork and the session id is its pid): whatever it leaves running is found and stopped.
     local sidfile
@@ -127,14 +110,12 @@ run_step() {
         note="${note:+$note; }left $leftovers"
         check_status=1
     fi
-    children_cpu
-    local cpu=$((CHILDREN_CPU - cpu_start))
     if [ "$status" -eq 124 ]; then
-        record "$name" FAIL $((SECONDS - start)) "timed out after ${STEP_TIMEOUT}s; log: $LAST_LOG" "$cpu"
+        record "$name" FAIL $((SECONDS - start)) "timed out after ${STEP_TIMEOUT}s; log: $LAST_LOG"
     elif [ "$status" -ne 0 ] || [ "$check_status" -ne 0 ]; then
-        record "$name" FAIL $((SECONDS - start)) "${note:+$note; }log: $LAST_LOG" "$cpu"
+        record "$name" FAIL $((SECONDS - start)) "${note:+$note; }log: $LAST_LOG"
     else
-        record "$name" PASS $((SECONDS - start)) "$note" "$cpu"
+        record "$name" PASS $((SECONDS - start)) "$note"
     fi
 }
 
@@ -378,10 +359,8 @@ done
 run_tools
 
 echo
-# WALL is elapsed time; CPU is what the step's processes used (user + system, all cores)
-printf '%-24s %-8s %6s %6s  %s\n' STEP RESULT WALL CPU NOTE
+printf '%-24s %-8s %7s  %s\n' STEP RESULT TIME NOTE
 printf '%s\n' "${RESULTS[@]}"
-children_cpu
-echo "total: $((SECONDS - RUN_START))s wall, ${CHILDREN_CPU}s CPU; logs: $LOGS"
+echo "total: $((SECONDS - RUN_START))s; logs: $LOGS"
 echo "$LABEL: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
