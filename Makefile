@@ -21,7 +21,7 @@ help:
 	@echo "make clean        remove the venvs (.venv/) and the pipeline's work dir"
 
 test:
-	@$(RUN) --label "make test"
+	@$(RUN) --label "make-test"
 
 sanity units emulator integration build:
 	@$(RUN) --label "make $@" $@
