@@ -15,11 +15,13 @@ from ansible_collections.nirvana_labs.audit.plugins.doc_fragments.connection imp
 from ansible_collections.nirvana_labs.audit.plugins.doc_fragments.query import (
     ModuleDocFragment as QueryDocs,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module import (
+    argument_spec,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
     QUERY_OPTIONS,
     RESUME_OPTIONS,
-    argument_spec,
     doc_options,
 )
 
