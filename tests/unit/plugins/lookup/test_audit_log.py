@@ -394,3 +394,13 @@ class TestErrors:
         with pytest.raises(AnsibleLookupError) as err:
             lookup_plugin.run(["a"], variables={}, api_key=API_KEY)
         assert API_KEY not in str(err.value)
+
+
+def test_missing_key_message_names_every_source():
+    from ansible_collections.nirvana_labs.audit.plugins.plugin_utils.lookup_base import (
+        missing_key_message,
+    )
+    assert missing_key_message() == (
+        "api_key: required; pass api_key=..., or set the variable nirvana_labs_api_key,"
+        " the environment variable NIRVANA_LABS_API_KEY, or api_key in the"
+        " [nirvana_labs] section of ansible.cfg")
