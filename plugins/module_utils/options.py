@@ -130,6 +130,11 @@ CONNECTION_OPTIONS = {
 _LIST_TEXT = "Several values match any of them (OR); different options must all match (AND)."
 _GLOB_TEXT = "Values may be shell-style glob patterns (C(*), C(?), C([...])), matched case-sensitively."
 
+def _filter(description, **spec):
+    """A list filter: several values match any of them."""
+    return dict(type="list", elements="str", description=description, **spec)
+
+
 QUERY_OPTIONS = {
     "since": dict(
         type="str",
@@ -148,82 +153,38 @@ QUERY_OPTIONS = {
             "With O(since), the window is half-open, so consecutive periods never share an entry.",
         ],
     ),
-    "action": dict(
-        type="list",
-        elements="str",
-        description=["Only entries with this action, such as C(vm.deleted) or C(api_key.*).",
-                     _GLOB_TEXT, _LIST_TEXT],
-    ),
-    "actor_id": dict(
-        type="list",
-        elements="str",
-        description=["Only entries by this user or API key id.", _GLOB_TEXT, _LIST_TEXT],
-    ),
-    "actor_name": dict(
-        type="list",
-        elements="str",
-        description=[
-            "Only entries by an actor with this display name. API keys may have no name.",
-            "Applied by the client only: the API has no such filter.",
-            _GLOB_TEXT,
-            _LIST_TEXT,
-        ],
-    ),
-    "actor_type": dict(
-        type="list",
-        elements="str",
-        choices=list(ACTOR_TYPES),
-        description=["Only entries by this kind of actor.", _LIST_TEXT],
-    ),
-    "target_id": dict(
-        type="list",
-        elements="str",
-        description=["Only entries acting on this resource id.", _GLOB_TEXT, _LIST_TEXT],
-    ),
-    "target_type": dict(
-        type="list",
-        elements="str",
-        description=[
-            "Only entries acting on this kind of resource, such as C(vm), C(volume), C(vpc),"
-            " C(api_key).",
-            _GLOB_TEXT,
-            _LIST_TEXT,
-        ],
-    ),
-    "method": dict(
-        type="list",
-        elements="str",
-        description=["Only entries of this HTTP method (C(GET), C(POST), C(PATCH), C(DELETE));"
-                     " case-insensitive.", _LIST_TEXT],
-    ),
-    "path": dict(
-        type="list",
-        elements="str",
-        description=[
-            "Only entries whose request path matches this glob pattern, case-insensitively,"
-            " over the whole path: C(/v1/compute/vms/*) for every VM sub-path, C(*firewall*)"
-            " for a substring.",
-            _LIST_TEXT,
-        ],
-    ),
-    "client_ip": dict(
-        type="list",
-        elements="str",
-        description=[
-            "Only entries from this client address or CIDR range, IPv4 or IPv6"
-            " (C(203.0.113.7), C(10.0.0.0/8), C(2001:db8::/32)).",
-            _LIST_TEXT,
-        ],
-    ),
-    "status_code": dict(
-        type="list",
-        elements="str",
-        description=[
-            "Only entries whose audited request got this HTTP status: a code (C(404)), an"
-            " inclusive range (C(400-499)) or a class (C(5xx)).",
-            _LIST_TEXT,
-        ],
-    ),
+    "action": _filter([
+        "Only entries with this action, such as C(vm.deleted) or C(api_key.*).",
+        _GLOB_TEXT, _LIST_TEXT]),
+    "actor_id": _filter(["Only entries by this user or API key id.", _GLOB_TEXT, _LIST_TEXT]),
+    "actor_name": _filter([
+        "Only entries by an actor with this display name. API keys may have no name.",
+        "Applied by the client only: the API has no such filter.",
+        _GLOB_TEXT, _LIST_TEXT]),
+    "actor_type": _filter(["Only entries by this kind of actor.", _LIST_TEXT],
+                          choices=list(ACTOR_TYPES)),
+    "target_id": _filter(["Only entries acting on this resource id.", _GLOB_TEXT, _LIST_TEXT]),
+    "target_type": _filter([
+        "Only entries acting on this kind of resource, such as C(vm), C(volume), C(vpc),"
+        " C(api_key).",
+        _GLOB_TEXT, _LIST_TEXT]),
+    "method": _filter([
+        "Only entries of this HTTP method (C(GET), C(POST), C(PATCH), C(DELETE));"
+        " case-insensitive.",
+        _LIST_TEXT]),
+    "path": _filter([
+        "Only entries whose request path matches this glob pattern, case-insensitively,"
+        " over the whole path: C(/v1/compute/vms/*) for every VM sub-path, C(*firewall*)"
+        " for a substring.",
+        _LIST_TEXT]),
+    "client_ip": _filter([
+        "Only entries from this client address or CIDR range, IPv4 or IPv6"
+        " (C(203.0.113.7), C(10.0.0.0/8), C(2001:db8::/32)).",
+        _LIST_TEXT]),
+    "status_code": _filter([
+        "Only entries whose audited request got this HTTP status: a code (C(404)), an"
+        " inclusive range (C(400-499)) or a class (C(5xx)).",
+        _LIST_TEXT]),
     "page_size": dict(
         type="int",
         default=MAX_PAGE_SIZE,
@@ -239,7 +200,7 @@ QUERY_OPTIONS = {
     ),
     "order": dict(
         type="str",
-        default="newest_first",
+        default=ORDERS[0],
         choices=list(ORDERS),
         description=[
             "Order of the entries: by creation time, newest or oldest first.",
