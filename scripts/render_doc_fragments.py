@@ -52,7 +52,6 @@ class ModuleDocFragment(object):
 '''
 
 
-
 def _options(*groups, **kwargs):
     return {"options": options.doc_options(*groups, **kwargs)}
 

@@ -20,10 +20,8 @@ __metaclass__ = type
 import copy
 
 # The core owns its constants; the schema imports them (never the other way round).
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import CONNECTION_NAMES
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import (
     ACTOR_TYPES,
-    FILTER_NAMES,
     ORDERS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import (
@@ -129,6 +127,7 @@ CONNECTION_OPTIONS = {
 
 _LIST_TEXT = "Several values match any of them (OR); different options must all match (AND)."
 _GLOB_TEXT = "Values may be shell-style glob patterns (C(*), C(?), C([...])), matched case-sensitively."
+
 
 def _filter(description, **spec):
     """A list filter: several values match any of them."""

@@ -25,8 +25,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import 
 )
 
 
-def missing_key_message(schema=CONNECTION_OPTIONS["api_key"]):
+def missing_key_message():
     """Where the key can come from, in the order a lookup reads them."""
+    schema = CONNECTION_OPTIONS["api_key"]
     return ("api_key: required; pass api_key=..., or set the variable %s, the environment"
             " variable %s, or %s in the [%s] section of ansible.cfg"
             % (schema["vars"][0], schema["env"][0], schema["ini"], INI_SECTION))

@@ -33,8 +33,9 @@ class FakeScan(object):
 def read(entries, observed, **kwargs):
     client = AuditLogClient("nl-unit-key", base_url="http://127.0.0.1:1")
     scan = FakeScan(entries, observed)
-    with mock.patch.object(client, "scan", return_value=scan) as fake, client:
-        result = client.read(Query(), **kwargs)
+    with client:
+        with mock.patch.object(client, "scan", return_value=scan) as fake:
+            result = client.read(Query(), **kwargs)
     return result, fake
 
 
