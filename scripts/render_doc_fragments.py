@@ -1,4 +1,4 @@
-"""Write plugins/doc_fragments/{connection,query}.py from the option schema.
+"""Write every file of plugins/doc_fragments/ from the option schema.
 
 ansible-test's yamllint reads doc fragments without running them, so they must hold literal
 YAML; this script renders that YAML from plugins/module_utils/options.py, the one schema, and
@@ -8,16 +8,31 @@ tests/unit/plugins/module_utils/test_options.py fails when the committed files a
     python scripts/render_doc_fragments.py --check  # exit 1 when they are stale
 """
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
 import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(ROOT, "plugins", "module_utils"))
 
-# options.py imports nothing from the collection, so it loads without Ansible installed.
-import options  # noqa: E402  pylint: disable=wrong-import-position
+
+def _import_schema():
+    """options.py imports the core's constants by their collection path; a temporary
+    ansible_collections/nirvana_labs/audit symlink to this checkout lets plain Python find them
+    (the library imports nothing from Ansible)."""
+    base = tempfile.mkdtemp(prefix="render-doc-fragments-")
+    atexit.register(shutil.rmtree, base, True)
+    os.makedirs(os.path.join(base, "ansible_collections", "nirvana_labs"))
+    os.symlink(ROOT, os.path.join(base, "ansible_collections", "nirvana_labs", "audit"))
+    sys.path.insert(0, base)
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils import options as schema
+    return schema
+
+
+options = _import_schema()
 
 HEADER = '''# -*- coding: utf-8 -*-
 # Copyright: Nirvana Labs audit collection contributors
@@ -36,17 +51,36 @@ __metaclass__ = type
 class ModuleDocFragment(object):
 '''
 
+
+def _options(*groups, **kwargs):
+    return {"options": options.doc_options(*groups, **kwargs)}
+
+
+# file name -> (docstring, [(attribute, mapping rendered as YAML)])
 FRAGMENTS = {
     "connection.py": (
         "Connection options. DOCUMENTATION is for modules (environment fallbacks named in the\n"
         "text); PLUGINS is for lookups and adds the env, vars and ansible.cfg sources.",
-        [("DOCUMENTATION", (options.CONNECTION_OPTIONS,), False),
-         ("PLUGINS", (options.CONNECTION_OPTIONS,), True)]),
+        [("DOCUMENTATION", _options(options.CONNECTION_OPTIONS)),
+         ("PLUGINS", _options(options.CONNECTION_OPTIONS, plugin=True))]),
     "query.py": (
         "List options shared by audit_log_info, audit_log_export and the audit_log lookup.\n"
-        "DOCUMENTATION holds the filters and paging options; RESUME adds ``cursor``.",
-        [("DOCUMENTATION", (options.QUERY_OPTIONS,), False),
-         ("RESUME", (options.RESUME_OPTIONS,), False)]),
+        "DOCUMENTATION holds the filters and paging options; RESUME adds ``cursor``, ID the\n"
+        "module's ``id`` and ON_MISSING the lookup's ``on_missing``.",
+        [("DOCUMENTATION", _options(options.QUERY_OPTIONS)),
+         ("RESUME", _options(options.RESUME_OPTIONS)),
+         ("ID", _options(options.ID_OPTIONS)),
+         ("ON_MISSING", _options(options.ON_MISSING_OPTIONS))]),
+    "export.py": (
+        "The options of audit_log_export beside the connection and list options.",
+        [("DOCUMENTATION", _options(options.EXPORT_OPTIONS))]),
+    "report.py": (
+        "The options of audit_log_report.",
+        [("DOCUMENTATION", _options(options.REPORT_OPTIONS))]),
+    "attributes.py": (
+        "The attributes shared by the modules that read the API (audit_log_info,\n"
+        "audit_log_export); each module adds its own check_mode details.",
+        [("DOCUMENTATION", {"attributes": options.API_MODULE_ATTRIBUTES})]),
 }
 
 
@@ -57,8 +91,8 @@ class _IndentedDumper(yaml.SafeDumper):
         return super(_IndentedDumper, self).increase_indent(flow, False)
 
 
-def render(doc, groups, plugin):
-    text = yaml.dump({"options": options.doc_options(*groups, plugin=plugin)},
+def render(doc, mapping):
+    text = yaml.dump(mapping,
                      Dumper=_IndentedDumper, default_flow_style=False, sort_keys=True,
                      width=100, allow_unicode=True)
     body = "\n".join(("        " + line) if line else "" for line in text.splitlines())
@@ -70,8 +104,10 @@ def main(argv):
     for name, (doc, attributes) in FRAGMENTS.items():
         text = HEADER % doc + "\n".join(render(*attribute) for attribute in attributes)
         path = os.path.join(ROOT, "plugins", "doc_fragments", name)
-        with open(path) as handle:
-            current = handle.read()
+        current = None
+        if os.path.exists(path):
+            with open(path) as handle:
+                current = handle.read()
         if current != text:
             stale.append(path)
             if "--check" not in argv:

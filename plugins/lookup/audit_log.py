@@ -39,18 +39,10 @@ options:
     type: list
     elements: str
     required: false
-  on_missing:
-    description:
-      - What an id with no entry does.
-      - V(error) fails the lookup and names the id.
-      - V(warn) leaves the entry out and warns.
-      - V(skip) leaves the entry out silently.
-    type: str
-    default: error
-    choices: [error, warn, skip]
 extends_documentation_fragment:
   - nirvana_labs.audit.connection.plugins
   - nirvana_labs.audit.query
+  - nirvana_labs.audit.query.on_missing
 notes:
   - "Configuration follows Ansible's precedence: keyword arguments of the lookup, then Ansible
     variables (C(nirvana_labs_api_key), C(nirvana_labs_base_url), ...), then environment
@@ -181,18 +173,16 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
     AuditLogClient,
     HAS_REQUESTS,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
-    AuditLogError,
-    NotFoundError,
-)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import NotFoundError
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
+    ON_MISSING_OPTIONS,
     QUERY_OPTIONS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import (
-    ordered_entries,
-    truncation_warning,
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import truncation_warning
+from ansible_collections.nirvana_labs.audit.plugins.plugin_utils.lookup_base import (
+    SchemaLookupBase,
 )
 
 display = Display()
@@ -200,30 +190,15 @@ display = Display()
 CONTINUE_HINT = ("Raise max_results or narrow the window to get the rest; the"
                  " nirvana_labs.audit.audit_log_info module can resume with a cursor.")
 
-# The Ansible variables the connection options can be read from (nirvana_labs_api_key, ...).
-VARIABLE_NAMES = tuple(var for schema in CONNECTION_OPTIONS.values() for var in schema.get("vars", ()))
 
-KNOWN_OPTIONS = frozenset(CONNECTION_OPTIONS) | frozenset(QUERY_OPTIONS) | frozenset(["on_missing"])
+class LookupModule(SchemaLookupBase):
 
-MISSING_KEY = ("api_key: required; pass api_key=..., or set the variable nirvana_labs_api_key,"
-               " the environment variable NIRVANA_LABS_API_KEY, or api_key in the"
-               " [nirvana_labs] section of ansible.cfg")
-
-
-class LookupModule(LookupBase):
+    OPTION_GROUPS = (CONNECTION_OPTIONS, QUERY_OPTIONS, ON_MISSING_OPTIONS)
 
     def run(self, terms, variables=None, **kwargs):
         if not HAS_REQUESTS:
             raise AnsibleLookupError(missing_required_lib("requests"))
-        unknown = sorted(name for name in kwargs if name not in KNOWN_OPTIONS)
-        if unknown:
-            # Ansible would ignore them, and a misspelt filter would silently list everything.
-            raise AnsibleLookupError("unknown option%s %s; the options are %s" % (
-                "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(KNOWN_OPTIONS))))
-        # An empty string means "not set": Ansible would turn an empty path into the current
-        # directory, which requests would then take for a directory of CA certificates.
-        direct = dict((k, v) for k, v in kwargs.items() if v != "")
-        self.set_options(var_options=self._our_variables(variables), direct=direct)
+        self.load_options(variables, kwargs)
         ids = self._ids(terms)
         given = sorted(name for name in kwargs if name in QUERY_OPTIONS)
         if ids and given:
@@ -231,41 +206,11 @@ class LookupModule(LookupBase):
                 "ids (terms) and list options (%s) are mutually exclusive: pass ids to read"
                 " those entries, or no terms to list the entries that match"
                 % ", ".join(given))
-        try:
-            client = AuditLogClient.from_options(self._connection_options())
-            with client:
+        with self.audit_log_errors():
+            with AuditLogClient.from_options(self.connection_options()) as client:
                 if ids:
                     return self._read_ids(client, ids)
                 return self._read_list(client)
-        except AuditLogError as err:
-            # str(err) is built without headers, so it never carries the key.
-            raise AnsibleLookupError(str(err)) from None
-
-    def _our_variables(self, variables):
-        """The variables this lookup reads, rendered.
-
-        Variables reach a lookup as written, possibly templates such as "{{ vault_key }}";
-        typed options (timeout, max_retries, ...) would fail to convert unrendered, so each
-        one of ours is rendered first, and only ours: the rest of the play's variables are
-        none of our business.
-        """
-        if not variables:
-            return {}
-        rendered = {}
-        for name in VARIABLE_NAMES:
-            if name in variables:
-                value = variables[name]
-                if self._templar is not None and isinstance(value, str) and "{" in value:
-                    value = self._templar.template(value)
-                if value != "":
-                    rendered[name] = value
-        return rendered
-
-    def _connection_options(self):
-        options = dict((name, self.get_option(name)) for name in CONNECTION_OPTIONS)
-        if not options.get("api_key"):
-            raise AnsibleLookupError(MISSING_KEY)
-        return options
 
     @staticmethod
     def _ids(terms):
@@ -295,13 +240,10 @@ class LookupModule(LookupBase):
         return entries
 
     def _read_list(self, client):
-        options = dict((name, self.get_option(name)) for name in QUERY_OPTIONS)
-        query = Query.from_options(options)
-        scan = client.scan(query, page_size=options["page_size"],
-                           max_results=options["max_results"])
-        entries = list(scan)
-        report = scan.report  # complete only once the iteration ended
-        entries = ordered_entries(entries, report)
+        options = self.options_of(QUERY_OPTIONS)
+        entries, report = client.read(Query.from_options(options),
+                                      page_size=options["page_size"],
+                                      max_results=options["max_results"])
         warning = truncation_warning(report, len(entries), CONTINUE_HINT)
         if warning:
             display.warning("nirvana_labs.audit.audit_log: " + warning)

@@ -1,18 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nirvana Labs audit collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""AuditLogClient: the narrow surface every plugin uses — ``get(id)`` and ``scan(query)``."""
+"""AuditLogClient: the narrow surface every plugin uses — ``get(id)``, ``read(query)``, ``scan``."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import BadResponseError
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
-    CONNECTION_OPTIONS,
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import ordered_entries
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import (
+    LIST_PATH,
     MAX_PAGE_SIZE,
+    Scan,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import LIST_PATH, Scan
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
@@ -21,7 +22,12 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport impor
 )
 
 # HAS_REQUESTS and REQUESTS_IMPORT_ERROR are re-exported: adapters import from here only.
-__all__ = ["AuditLogClient", "HAS_REQUESTS", "REQUESTS_IMPORT_ERROR"]
+__all__ = ["AuditLogClient", "CONNECTION_NAMES", "HAS_REQUESTS", "REQUESTS_IMPORT_ERROR"]
+
+# The connection settings: the key, then Transport's keyword arguments. The option schema
+# documents exactly these names.
+CONNECTION_NAMES = ("api_key", "base_url", "timeout", "validate_certs", "ca_path", "max_retries",
+                    "use_proxy")
 
 
 class AuditLogClient(object):
@@ -33,7 +39,7 @@ class AuditLogClient(object):
     @classmethod
     def from_options(cls, options, **transport_kwargs):
         """A client from a mapping with the connection option names (``None`` = default)."""
-        connection = dict((name, options.get(name)) for name in CONNECTION_OPTIONS
+        connection = dict((name, options.get(name)) for name in CONNECTION_NAMES
                           if name != "api_key" and options.get(name) is not None)
         connection.update(transport_kwargs)
         return cls(options.get("api_key"), **connection)
@@ -50,6 +56,17 @@ class AuditLogClient(object):
         """Iterate over the entries that match ``query``; see ``Scan`` for the report."""
         return Scan(self.transport, query, page_size=page_size, max_results=max_results,
                     cursor=cursor, push_down=push_down, early_stop=early_stop)
+
+    def read(self, query, page_size=None, max_results=None, cursor=None):
+        """``(entries, report)``: every match of ``query`` in the order it asks for.
+
+        The one read the adapters share; ``page_size=None`` is the largest page. The report is
+        the scan's, complete because the iteration ended.
+        """
+        scan = self.scan(query, page_size=page_size or MAX_PAGE_SIZE, max_results=max_results,
+                         cursor=cursor)
+        entries = list(scan)
+        return ordered_entries(entries, scan.report), scan.report
 
     def close(self):
         self.transport.close()

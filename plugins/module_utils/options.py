@@ -5,10 +5,12 @@
 
 Each option is described once here: type, default, choices, environment variable, Ansible
 variable, ``ansible.cfg`` key, ``no_log`` and its documentation. The module argument specs
-(``argument_spec``) and the doc fragments (``doc_options``) are both generated from it, so
+(``ansible_module.argument_spec``) and the doc fragments (``doc_options``, rendered by
+scripts/render_doc_fragments.py) are both generated from it, so
 documentation, module and lookup cannot drift apart.
 
-Plain data and two small functions; nothing here talks HTTP.
+Plain data and small functions; nothing here imports Ansible or talks HTTP. The core
+(transport, query, scan, client, results) never imports this file: it imports their constants.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,13 +19,29 @@ __metaclass__ = type
 
 import copy
 
-DEFAULT_BASE_URL = "https://api.nirvanalabs.io"
-# The official SDKs default to a 60 s timeout and 2 retries (contract, "Where and how").
-DEFAULT_TIMEOUT = 60.0
-DEFAULT_MAX_RETRIES = 2
-MIN_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 100
-ORDERS = ("newest_first", "oldest_first")
+# The core owns its constants; the schema imports them (never the other way round).
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import (
+    ACTOR_TYPES,
+    ORDERS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import (
+    MAX_PAGE_SIZE,
+    MIN_PAGE_SIZE,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+)
+
+# TODO(evidence move): import these from module_utils/evidence/ once it owns them; today the
+# evidence library keeps its own copies (_evidence_bundle.FORMATS, the "5m" in
+# _evidence_export, the report's defaults).
+EXPORT_FORMATS = ("jsonl", "csv", "both")
+DEFAULT_SETTLE = "5m"
+REPORT_FORMATS = ("markdown", "html")
+DEFAULT_TOP = 10
+DEFAULT_LIST_LIMIT = 50
 
 INI_SECTION = "nirvana_labs"
 
@@ -110,6 +128,12 @@ CONNECTION_OPTIONS = {
 _LIST_TEXT = "Several values match any of them (OR); different options must all match (AND)."
 _GLOB_TEXT = "Values may be shell-style glob patterns (C(*), C(?), C([...])), matched case-sensitively."
 
+
+def _filter(description, **spec):
+    """A list filter: several values match any of them."""
+    return dict(type="list", elements="str", description=description, **spec)
+
+
 QUERY_OPTIONS = {
     "since": dict(
         type="str",
@@ -128,82 +152,38 @@ QUERY_OPTIONS = {
             "With O(since), the window is half-open, so consecutive periods never share an entry.",
         ],
     ),
-    "action": dict(
-        type="list",
-        elements="str",
-        description=["Only entries with this action, such as C(vm.deleted) or C(api_key.*).",
-                     _GLOB_TEXT, _LIST_TEXT],
-    ),
-    "actor_id": dict(
-        type="list",
-        elements="str",
-        description=["Only entries by this user or API key id.", _GLOB_TEXT, _LIST_TEXT],
-    ),
-    "actor_name": dict(
-        type="list",
-        elements="str",
-        description=[
-            "Only entries by an actor with this display name. API keys may have no name.",
-            "Applied by the client only: the API has no such filter.",
-            _GLOB_TEXT,
-            _LIST_TEXT,
-        ],
-    ),
-    "actor_type": dict(
-        type="list",
-        elements="str",
-        choices=["user", "api_key"],
-        description=["Only entries by this kind of actor.", _LIST_TEXT],
-    ),
-    "target_id": dict(
-        type="list",
-        elements="str",
-        description=["Only entries acting on this resource id.", _GLOB_TEXT, _LIST_TEXT],
-    ),
-    "target_type": dict(
-        type="list",
-        elements="str",
-        description=[
-            "Only entries acting on this kind of resource, such as C(vm), C(volume), C(vpc),"
-            " C(api_key).",
-            _GLOB_TEXT,
-            _LIST_TEXT,
-        ],
-    ),
-    "method": dict(
-        type="list",
-        elements="str",
-        description=["Only entries of this HTTP method (C(GET), C(POST), C(PATCH), C(DELETE));"
-                     " case-insensitive.", _LIST_TEXT],
-    ),
-    "path": dict(
-        type="list",
-        elements="str",
-        description=[
-            "Only entries whose request path matches this glob pattern, case-insensitively,"
-            " over the whole path: C(/v1/compute/vms/*) for every VM sub-path, C(*firewall*)"
-            " for a substring.",
-            _LIST_TEXT,
-        ],
-    ),
-    "client_ip": dict(
-        type="list",
-        elements="str",
-        description=[
-            "Only entries from this client address or CIDR range, IPv4 or IPv6"
-            " (C(203.0.113.7), C(10.0.0.0/8), C(2001:db8::/32)).",
-            _LIST_TEXT,
-        ],
-    ),
-    "status_code": dict(
-        type="list",
-        elements="str",
-        description=[
-            "Only entries whose audited request got this HTTP status: a code (C(404)), an"
-            " inclusive range (C(400-499)) or a class (C(5xx)).",
-            _LIST_TEXT,
-        ],
-    ),
+    "action": _filter([
+        "Only entries with this action, such as C(vm.deleted) or C(api_key.*).",
+        _GLOB_TEXT, _LIST_TEXT]),
+    "actor_id": _filter(["Only entries by this user or API key id.", _GLOB_TEXT, _LIST_TEXT]),
+    "actor_name": _filter([
+        "Only entries by an actor with this display name. API keys may have no name.",
+        "Applied by the client only: the API has no such filter.",
+        _GLOB_TEXT, _LIST_TEXT]),
+    "actor_type": _filter(["Only entries by this kind of actor.", _LIST_TEXT],
+                          choices=list(ACTOR_TYPES)),
+    "target_id": _filter(["Only entries acting on this resource id.", _GLOB_TEXT, _LIST_TEXT]),
+    "target_type": _filter([
+        "Only entries acting on this kind of resource, such as C(vm), C(volume), C(vpc),"
+        " C(api_key).",
+        _GLOB_TEXT, _LIST_TEXT]),
+    "method": _filter([
+        "Only entries of this HTTP method (C(GET), C(POST), C(PATCH), C(DELETE));"
+        " case-insensitive.",
+        _LIST_TEXT]),
+    "path": _filter([
+        "Only entries whose request path matches this glob pattern, case-insensitively,"
+        " over the whole path: C(/v1/compute/vms/*) for every VM sub-path, C(*firewall*)"
+        " for a substring.",
+        _LIST_TEXT]),
+    "client_ip": _filter([
+        "Only entries from this client address or CIDR range, IPv4 or IPv6"
+        " (C(203.0.113.7), C(10.0.0.0/8), C(2001:db8::/32)).",
+        _LIST_TEXT]),
+    "status_code": _filter([
+        "Only entries whose audited request got this HTTP status: a code (C(404)), an"
+        " inclusive range (C(400-499)) or a class (C(5xx)).",
+        _LIST_TEXT]),
     "page_size": dict(
         type="int",
         default=MAX_PAGE_SIZE,
@@ -219,7 +199,7 @@ QUERY_OPTIONS = {
     ),
     "order": dict(
         type="str",
-        default="newest_first",
+        default=ORDERS[0],
         choices=list(ORDERS),
         description=[
             "Order of the entries: by creation time, newest or oldest first.",
@@ -242,26 +222,166 @@ RESUME_OPTIONS = {
     ),
 }
 
+ID_OPTIONS = {
+    "id": dict(
+        type="str",
+        description=[
+            "Return only the entry with this id, as a list of one.",
+            "An id that does not exist returns an empty RV(audit_logs) list, not a failure.",
+            "The id is sent as one percent-encoded path segment, whatever characters it holds.",
+            "Mutually exclusive with every list option (O(since), O(until), the filters,"
+            " O(page_size), O(max_results), O(order) and O(cursor)), including values that come"
+            " from C(module_defaults); keep list options out of the defaults of tasks that read"
+            " by id.",
+        ],
+    ),
+}
+
+ON_MISSING = ("error", "warn", "skip")
+ON_MISSING_OPTIONS = {
+    "on_missing": dict(
+        type="str",
+        default="error",
+        choices=list(ON_MISSING),
+        description=[
+            "What an id with no entry does.",
+            "V(error) fails the lookup and names the id.",
+            "V(warn) leaves the entry out and warns.",
+            "V(skip) leaves the entry out silently.",
+        ],
+    ),
+}
+
+EXPORT_OPTIONS = {
+    "dest": dict(
+        type="path",
+        required=True,
+        description=[
+            "Directory of the bundle. Created when missing.",
+            "The module owns the files C(audit_log.jsonl), C(audit_log.csv), C(manifest.json) and"
+            " C(SHA256SUMS) in it and leaves every other file alone. Use one directory per period.",
+            "Hidden C(.part) files of an interrupted export are removed by the next run.",
+        ],
+    ),
+    "format": dict(
+        type="str",
+        choices=list(EXPORT_FORMATS),
+        default=EXPORT_FORMATS[0],
+        description=[
+            "Data files to write. V(jsonl) writes C(audit_log.jsonl), the authoritative copy with"
+            " every field as the API sent it. V(csv) writes C(audit_log.csv), one row per entry"
+            " with nested fields flattened (C(actor.id), C(actor.name), C(actor.type),"
+            " C(target.id), C(target.type)) and any field the API adds in future kept, as"
+            " canonical JSON, in a last C(extra) column. V(both) writes both.",
+            "A data file of a format no longer asked for is removed from O(dest).",
+        ],
+    ),
+    "settle": dict(
+        type="str",
+        default=DEFAULT_SETTLE,
+        description=[
+            "How long after its end a window is taken as final, that is, no longer receiving"
+            " entries. A bundle whose window ended less than this before the run is marked not"
+            " final (RV(final=false)); run the export again later to get the settled period.",
+            "Seconds (V(300)) or a number and a unit C(s), C(m), C(h), C(d) or C(w) (V(5m), V(1h)).",
+        ],
+    ),
+    "previous": dict(
+        type="path",
+        description=[
+            "The previous bundle of a chain of periods, its directory or its C(manifest.json).",
+            "Its manifest's SHA-256 is recorded in this manifest, so the periods form a chain in"
+            " which altering an earlier bundle is evident, and RV(previous.contiguous) says whether"
+            " the previous window ends exactly where this one starts.",
+        ],
+    ),
+}
+
+REPORT_OPTIONS = {
+    "src": dict(
+        type="path",
+        required=True,
+        description=[
+            "The bundle directory, as written by M(nirvana_labs.audit.audit_log_export) with"
+            " O(nirvana_labs.audit.audit_log_export#module:format=jsonl) or V(both).",
+        ],
+    ),
+    "dest": dict(
+        type="path",
+        description=[
+            "Directory to write the report files to. Defaults to O(src).",
+            "The report files are not listed in the bundle's C(SHA256SUMS). They summarise the"
+            " evidence and are not part of it, and can be regenerated from it at any time.",
+        ],
+    ),
+    "baseline": dict(
+        type="list",
+        elements="path",
+        default=[],
+        description=[
+            "Earlier bundles whose client IPs are known. A client IP of this window that none of"
+            " them holds is listed as seen for the first time.",
+            "Usually the previous period's bundle, the one given as"
+            " O(nirvana_labs.audit.audit_log_export#module:previous) to the export.",
+            "Without a baseline every address of the window counts as first seen, and the report"
+            " says so.",
+        ],
+    ),
+    "top": dict(
+        type="int",
+        default=DEFAULT_TOP,
+        minimum=1,
+        description=["Rows in the top actors, actions and target types tables."],
+    ),
+    "list_limit": dict(
+        type="int",
+        default=DEFAULT_LIST_LIMIT,
+        minimum=1,
+        description=["Most failed calls, deletions and new client IPs listed one by one (all are"
+                     " counted)."],
+    ),
+    "formats": dict(
+        type="list",
+        elements="str",
+        choices=list(REPORT_FORMATS),
+        default=list(REPORT_FORMATS),
+        non_empty=True,
+        description=["Report files to write, V(markdown) (C(report.md)) and V(html) (C(report.html))."],
+    ),
+    "title": dict(
+        type="str",
+        description=["Title of the report. Defaults to the window."],
+    ),
+    "require_verified": dict(
+        type="bool",
+        default=True,
+        description=[
+            "Refuse to report on a bundle whose files do not match its C(SHA256SUMS).",
+            "With V(false) the report is written with a warning at the top.",
+        ],
+    ),
+}
+
+# The shared ``attributes`` block of the modules that read the API.
+API_MODULE_ATTRIBUTES = {
+    "diff_mode": {"support": "none"},
+    "platform": {
+        "platforms": "posix",
+        "details": ["Any host with Python and C(requests) that can reach the API, usually the"
+                    " controller."],
+    },
+    "action_group": {
+        "description": "Use C(group/nirvana_labs.audit.audit) in C(module_defaults) to set"
+                       " defaults for this module.",
+        "support": "full",
+        "membership": ["nirvana_labs.audit.audit"],
+    },
+}
+
 # Keys of the schema that are documentation only or plugin configuration sources.
 _DOC_ONLY = ("description", "env", "vars", "ini")
-_ARGSPEC_KEYS = ("type", "elements", "default", "choices", "required", "no_log")
-
-
-def argument_spec(*groups):
-    """AnsibleModule argument spec for the given option groups.
-
-    Connection options fall back to their environment variables, as the plugins do.
-    """
-    from ansible.module_utils.basic import env_fallback
-
-    spec = {}
-    for group in groups:
-        for name, schema in group.items():
-            arg = dict((k, copy.deepcopy(v)) for k, v in schema.items() if k in _ARGSPEC_KEYS)
-            if schema.get("env"):
-                arg["fallback"] = (env_fallback, list(schema["env"]))
-            spec[name] = arg
-    return spec
+# Bounds the argument spec cannot express; ``bounds_error`` checks them.
+_BOUNDS = ("minimum", "non_empty")
 
 
 def doc_options(*groups, **kwargs):
@@ -275,7 +395,7 @@ def doc_options(*groups, **kwargs):
     for group in groups:
         for name, schema in group.items():
             doc = dict((k, copy.deepcopy(v)) for k, v in schema.items()
-                       if k not in _DOC_ONLY and k != "no_log")
+                       if k not in _DOC_ONLY + _BOUNDS and k != "no_log")
             doc["description"] = list(schema["description"])
             if plugin:
                 if schema.get("env"):
@@ -292,3 +412,20 @@ def doc_options(*groups, **kwargs):
                     "If not set, the environment variable E(%s) is used." % schema["env"][0])
             options[name] = doc
     return options
+
+
+def bounds_error(params, *groups):
+    """The message for the first parameter outside its bounds, or None when all are inside."""
+    for group in groups:
+        for name, schema in group.items():
+            value = params.get(name)
+            if "minimum" in schema and value is not None and value < schema["minimum"]:
+                return "%s: must be a whole number of at least %d" % (name, schema["minimum"])
+            if schema.get("non_empty") and value is not None and not value:
+                return "%s: give at least one of %s" % (name, ", ".join(schema["choices"]))
+    return None
+
+
+def pick(params, *groups):
+    """The values of ``params`` named in the given option groups."""
+    return dict((name, params.get(name)) for group in groups for name in group)

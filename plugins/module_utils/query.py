@@ -20,7 +20,6 @@ import re
 from fnmatch import translate
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import ORDERS
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
     format_utc,
     parse_instant,
@@ -39,6 +38,7 @@ _TEXT_FIELDS = {
 # Of those, the ones a 2026-08 server filters on exactly, under the same parameter name.
 _EXACT_SERVER_FIELDS = ("action", "actor_id", "target_id", "target_type")
 ACTOR_TYPES = ("user", "api_key")
+ORDERS = ("newest_first", "oldest_first")
 FILTER_NAMES = ("since", "until", "action", "actor_id", "actor_name", "actor_type", "target_id",
                 "target_type", "method", "path", "client_ip", "status_code")
 

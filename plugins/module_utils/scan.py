@@ -21,11 +21,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     BadResponseError,
     InvalidOption,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
-    MAX_PAGE_SIZE,
-    MIN_PAGE_SIZE,
-)
 
+MIN_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 100
 LIST_PATH = "/v1/audit_logs"
 _TOKEN_PREFIX = "nla1."
 

@@ -51,12 +51,12 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     TransportError,
     UnsafeRedirectError,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
-    DEFAULT_BASE_URL,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.version import COLLECTION_VERSION
+
+DEFAULT_BASE_URL = "https://api.nirvanalabs.io"
+# The official SDKs default to a 60 s timeout and 2 retries (contract, "Where and how").
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 2
 
 RETRYABLE_STATUSES = frozenset([408, 409, 429])
 INITIAL_RETRY_DELAY = 0.5

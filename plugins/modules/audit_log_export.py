@@ -34,62 +34,18 @@ author:
   - Nirvana Labs audit collection contributors (!UNKNOWN)
 requirements:
   - requests
-options:
-  dest:
-    description:
-      - Directory of the bundle. Created when missing.
-      - The module owns the files C(audit_log.jsonl), C(audit_log.csv), C(manifest.json) and
-        C(SHA256SUMS) in it and leaves every other file alone. Use one directory per period.
-      - Hidden C(.part) files of an interrupted export are removed by the next run.
-    type: path
-    required: true
-  format:
-    description:
-      - Data files to write. V(jsonl) writes C(audit_log.jsonl), the authoritative copy with
-        every field as the API sent it. V(csv) writes C(audit_log.csv), one row per entry
-        with nested fields flattened (C(actor.id), C(actor.name), C(actor.type),
-        C(target.id), C(target.type)) and any field the API adds in future kept, as
-        canonical JSON, in a last C(extra) column. V(both) writes both.
-      - A data file of a format no longer asked for is removed from O(dest).
-    type: str
-    choices: [jsonl, csv, both]
-    default: jsonl
-  settle:
-    description:
-      - How long after its end a window is taken as final, that is, no longer receiving
-        entries. A bundle whose window ended less than this before the run is marked not
-        final (RV(final=false)); run the export again later to get the settled period.
-      - Seconds (V(300)) or a number and a unit C(s), C(m), C(h), C(d) or C(w) (V(5m), V(1h)).
-    type: str
-    default: 5m
-  previous:
-    description:
-      - The previous bundle of a chain of periods, its directory or its C(manifest.json).
-      - Its manifest's SHA-256 is recorded in this manifest, so the periods form a chain in
-        which altering an earlier bundle is evident, and RV(previous.contiguous) says whether
-        the previous window ends exactly where this one starts.
-    type: path
 extends_documentation_fragment:
   - nirvana_labs.audit.connection
   - nirvana_labs.audit.query
+  - nirvana_labs.audit.export
   - ansible.builtin.action_common_attributes
+  - nirvana_labs.audit.attributes
 attributes:
   check_mode:
     support: full
     details:
       - Reads the entries and reports what would change (C(changed), RV(changed_files)); writes
         nothing to O(dest). Data go through a private temporary folder that is removed.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    details:
-      - Any host with Python and C(requests) that can reach the API, usually the controller.
-  action_group:
-    description: Use C(group/nirvana_labs.audit.audit) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - nirvana_labs.audit.audit
 notes:
   - The window is half-open, O(since) inclusive and O(until) exclusive, so consecutive periods
     (C(2026-10-01) to C(2026-11-01), then C(2026-11-01) to C(2026-12-01)) never share or miss an
@@ -361,37 +317,26 @@ run:
 
 import signal
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_export import (
     run_export,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    AuditLogClient,
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module import (
+    run_or_fail,
+    schema_module,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import AuditLogError
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
+    EXPORT_OPTIONS,
     QUERY_OPTIONS,
-    argument_spec,
+    pick,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.version import COLLECTION_VERSION
 
-EXPORT_OPTIONS = dict(
-    dest=dict(type="path", required=True),
-    format=dict(type="str", choices=["jsonl", "csv", "both"], default="jsonl"),
-    settle=dict(type="str", default="5m"),
-    previous=dict(type="path"),
-)
-
 
 def build_module():
-    spec = argument_spec(CONNECTION_OPTIONS, QUERY_OPTIONS)
-    spec.update(EXPORT_OPTIONS)
-    return AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    return schema_module((CONNECTION_OPTIONS, QUERY_OPTIONS, EXPORT_OPTIONS))
 
 
 def _terminate(signum, frame):
@@ -401,9 +346,8 @@ def _terminate(signum, frame):
 
 def run(module):
     params = module.params
-    query = Query.from_options(dict((name, params.get(name)) for name in QUERY_OPTIONS))
-    client = AuditLogClient.from_options(dict((name, params.get(name))
-                                              for name in CONNECTION_OPTIONS))
+    query = Query.from_options(pick(params, QUERY_OPTIONS))
+    client = AuditLogClient.from_options(pick(params, CONNECTION_OPTIONS))
     with client:
         return run_export(client, query, params, check_mode=module.check_mode,
                           version=COLLECTION_VERSION)
@@ -411,23 +355,9 @@ def run(module):
 
 def main():
     module = build_module()
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     signal.signal(signal.SIGTERM, _terminate)
-    failure = None
-    try:
-        result = run(module)
-    except AuditLogError as err:
-        failure = {"msg": str(err)}
-        if err.status is not None:
-            failure["status"] = err.status
-    except (IOError, OSError) as err:
-        failure = {"msg": "cannot write the bundle: %s" % err}
-    if failure is not None:
-        module.fail_json(**failure)
-    if result["completeness"]["status"] == "mismatch":
-        module.warn("The bundle is not complete: %s." % result["completeness"]["reason"])
-    elif result["completeness"]["status"] == "truncated":
+    result = run_or_fail(module, lambda: run(module), io_failure="cannot write the bundle")
+    if result["completeness"]["status"] in ("mismatch", "truncated"):
         module.warn("The bundle is not complete: %s." % result["completeness"]["reason"])
     module.exit_json(**result)
 

@@ -25,37 +25,18 @@ author:
   - Nirvana Labs audit collection contributors (!UNKNOWN)
 requirements:
   - requests
-options:
-  id:
-    description:
-      - Return only the entry with this id, as a list of one.
-      - An id that does not exist returns an empty RV(audit_logs) list, not a failure.
-      - The id is sent as one percent-encoded path segment, whatever characters it holds.
-      - Mutually exclusive with every list option (O(since), O(until), the filters,
-        O(page_size), O(max_results), O(order) and O(cursor)), including values that come from
-        C(module_defaults); keep list options out of the defaults of tasks that read by id.
-    type: str
 extends_documentation_fragment:
   - nirvana_labs.audit.connection
   - nirvana_labs.audit.query
   - nirvana_labs.audit.query.resume
+  - nirvana_labs.audit.query.id
   - ansible.builtin.action_common_attributes
+  - nirvana_labs.audit.attributes
 attributes:
   check_mode:
     support: full
     details:
       - The module only reads; check mode makes the same requests and returns the same result.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    details:
-      - Any host with Python and C(requests) that can reach the API, usually the controller.
-  action_group:
-    description: Use C(group/nirvana_labs.audit.audit) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - nirvana_labs.audit.audit
 notes:
   - The time window is half-open, O(since) inclusive and O(until) exclusive, and relative
     times (C(7d)) are resolved once, at the start; RV(window) reports the instants used.
@@ -340,22 +321,18 @@ scan:
       sample: false
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
-    AuditLogClient,
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module import (
+    run_or_fail,
+    schema_module,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
-    AuditLogError,
-    NotFoundError,
-)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import NotFoundError
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
+    ID_OPTIONS,
     QUERY_OPTIONS,
     RESUME_OPTIONS,
-    argument_spec,
+    pick,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import (
@@ -372,17 +349,10 @@ CONTINUE_HINT = ("To read the rest, run the task again with the same options and
 
 
 def build_module():
-    spec = argument_spec(CONNECTION_OPTIONS, QUERY_OPTIONS, RESUME_OPTIONS)
-    spec["id"] = dict(type="str")
-    return AnsibleModule(
-        argument_spec=spec,
-        supports_check_mode=True,
+    return schema_module(
+        (CONNECTION_OPTIONS, QUERY_OPTIONS, RESUME_OPTIONS, ID_OPTIONS),
         mutually_exclusive=[("id", name) for name in LIST_OPTIONS],
     )
-
-
-def pick(params, names):
-    return dict((name, params.get(name)) for name in names)
 
 
 def read_one(client, entry_id):
@@ -394,42 +364,23 @@ def read_one(client, entry_id):
 
 
 def read_list(client, params):
-    query = Query.from_options(pick(params, QUERY_OPTIONS))
-    scan = client.scan(query, page_size=params["page_size"], max_results=params["max_results"],
-                       cursor=params["cursor"])
-    entries = list(scan)
-    return list_result(entries, scan.report), scan.report
+    entries, report = client.read(Query.from_options(pick(params, QUERY_OPTIONS)),
+                                  page_size=params["page_size"],
+                                  max_results=params["max_results"], cursor=params["cursor"])
+    return list_result(entries, report), report
 
 
 def run(module):
     params = module.params
-    client = AuditLogClient.from_options(pick(params, CONNECTION_OPTIONS))
-    with client:
+    with AuditLogClient.from_options(pick(params, CONNECTION_OPTIONS)) as client:
         if params["id"] is not None:
             return read_one(client, params["id"]), None
         return read_list(client, params)
 
 
-def failure_of(err):
-    failure = {"msg": str(err)}
-    if err.status is not None:
-        failure["status"] = err.status
-    return failure
-
-
 def main():
     module = build_module()
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-    failure = None
-    try:
-        result, report = run(module)
-    except AuditLogError as err:
-        failure = failure_of(err)
-    if failure is not None:
-        # Outside the except block: fail_json attaches the pending exception's traceback at
-        # high verbosity (ansible-core < 2.19) and the message already says everything.
-        module.fail_json(**failure)
+    result, report = run_or_fail(module, lambda: run(module))
     if report is not None:
         warning = truncation_warning(report, len(result["audit_logs"]), CONTINUE_HINT)
         if warning:

@@ -29,54 +29,8 @@ description:
     bytes and a second run reports C(changed=false).
 author:
   - Nirvana Labs audit collection contributors (!UNKNOWN)
-options:
-  src:
-    description:
-      - The bundle directory, as written by M(nirvana_labs.audit.audit_log_export) with
-        O(nirvana_labs.audit.audit_log_export#module:format=jsonl) or V(both).
-    type: path
-    required: true
-  dest:
-    description:
-      - Directory to write the report files to. Defaults to O(src).
-      - The report files are not listed in the bundle's C(SHA256SUMS). They summarise the evidence
-        and are not part of it, and can be regenerated from it at any time.
-    type: path
-  formats:
-    description: Report files to write, V(markdown) (C(report.md)) and V(html) (C(report.html)).
-    type: list
-    elements: str
-    choices: [markdown, html]
-    default: [markdown, html]
-  baseline:
-    description:
-      - Earlier bundles whose client IPs are known. A client IP of this window that none of them
-        holds is listed as seen for the first time.
-      - Usually the previous period's bundle, the one given as
-        O(nirvana_labs.audit.audit_log_export#module:previous) to the export.
-      - Without a baseline every address of the window counts as first seen, and the report
-        says so.
-    type: list
-    elements: path
-    default: []
-  top:
-    description: Rows in the top actors, actions and target types tables.
-    type: int
-    default: 10
-  list_limit:
-    description: Most failed calls, deletions and new client IPs listed one by one (all are counted).
-    type: int
-    default: 50
-  title:
-    description: Title of the report. Defaults to the window.
-    type: str
-  require_verified:
-    description:
-      - Refuse to report on a bundle whose files do not match its C(SHA256SUMS).
-      - With V(false) the report is written with a warning at the top.
-    type: bool
-    default: true
 extends_documentation_fragment:
+  - nirvana_labs.audit.report
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -187,48 +141,30 @@ summary:
       type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_report import (
     ReportError,
     run_report,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module import (
+    run_or_fail,
+    schema_module,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import REPORT_OPTIONS
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            src=dict(type="path", required=True),
-            dest=dict(type="path"),
-            formats=dict(type="list", elements="str", choices=["markdown", "html"],
-                         default=["markdown", "html"]),
-            baseline=dict(type="list", elements="path", default=[]),
-            top=dict(type="int", default=10),
-            list_limit=dict(type="int", default=50),
-            title=dict(type="str"),
-            require_verified=dict(type="bool", default=True),
-        ),
-        supports_check_mode=True,
-    )
+    module = schema_module((REPORT_OPTIONS,), needs_requests=False)
     params = module.params
-    for name in ("top", "list_limit"):
-        if params[name] < 1:
-            module.fail_json(msg="%s: must be a whole number of at least 1" % name)
-    if not params["formats"]:
-        module.fail_json(msg="formats: give at least one of markdown, html")
-    failure = None
-    try:
-        result = run_report(params["src"], dest=params["dest"], formats=params["formats"],
-                            baseline=params["baseline"], top=params["top"],
-                            list_limit=params["list_limit"], title=params["title"],
-                            require_verified=params["require_verified"],
-                            check_mode=module.check_mode)
-    except ReportError as err:
-        failure = str(err)
-    except (IOError, OSError) as err:
-        failure = "cannot read the bundle or write the report: %s" % err
-    if failure is not None:
-        module.fail_json(msg=failure)
+    result = run_or_fail(
+        module,
+        lambda: run_report(params["src"], dest=params["dest"], formats=params["formats"],
+                           baseline=params["baseline"], top=params["top"],
+                           list_limit=params["list_limit"], title=params["title"],
+                           require_verified=params["require_verified"],
+                           check_mode=module.check_mode),
+        io_failure="cannot read the bundle or write the report",
+        # TODO(evidence move): ReportError becomes an AuditLogError; then drop ``errors``.
+        errors=(ReportError,))
     if not result["verified"]:
         module.warn("The bundle failed verification: %s" % "; ".join(result["problems"]))
     module.exit_json(**result)

@@ -19,6 +19,7 @@ import pytest
 from ansible import constants as C
 from ansible.errors import AnsibleError, AnsibleLookupError
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     ApiError,
     AuthError,
@@ -75,6 +76,9 @@ class FakeClient(object):
         if entry_id not in ENTRIES:
             raise NotFoundError("not found (HTTP 404): no entry", 404)
         return ENTRIES[entry_id]
+
+    # The real read, on top of the fake scan below: the adapters' one read path.
+    read = AuditLogClient.read
 
     def scan(self, query, page_size=100, max_results=None, cursor=None):
         self.calls.append(("scan", query, page_size, max_results, cursor))
@@ -390,3 +394,13 @@ class TestErrors:
         with pytest.raises(AnsibleLookupError) as err:
             lookup_plugin.run(["a"], variables={}, api_key=API_KEY)
         assert API_KEY not in str(err.value)
+
+
+def test_missing_key_message_names_every_source():
+    from ansible_collections.nirvana_labs.audit.plugins.plugin_utils.lookup_base import (
+        missing_key_message,
+    )
+    assert missing_key_message() == (
+        "api_key: required; pass api_key=..., or set the variable nirvana_labs_api_key,"
+        " the environment variable NIRVANA_LABS_API_KEY, or api_key in the"
+        " [nirvana_labs] section of ansible.cfg")

@@ -20,6 +20,8 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.modules.module_harness import module_args
+from ansible_collections.nirvana_labs.audit.plugins.module_utils import ansible_module
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     ApiError,
     AuthError,
@@ -92,6 +94,9 @@ class FakeClient(object):
         if entry_id not in self.entries:
             raise NotFoundError("not found (HTTP 404): no such entry", 404)
         return self.entries[entry_id]
+
+    # The real read, on top of the fake scan below: the adapters' one read path.
+    read = AuditLogClient.read
 
     def scan(self, query, page_size=100, max_results=None, cursor=None):
         self.calls.append(("scan", query, page_size, max_results, cursor))
@@ -357,8 +362,8 @@ class TestFailures:
         assert result["failed"] is True and result["status"] == 404
 
     def test_missing_requests_uses_the_standard_message(self, run, monkeypatch):
-        monkeypatch.setattr(audit_log_info, "HAS_REQUESTS", False)
-        monkeypatch.setattr(audit_log_info, "REQUESTS_IMPORT_ERROR", "Traceback: no requests")
+        monkeypatch.setattr(ansible_module, "HAS_REQUESTS", False)
+        monkeypatch.setattr(ansible_module, "REQUESTS_IMPORT_ERROR", "Traceback: no requests")
         result, _out, client = run(base(id="a"))
         assert result["failed"] is True
         assert "requests" in result["msg"]

@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AuditLogClient.read, the one read the adapters share, over a scan faked at its boundary."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from unittest import mock
+
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import MAX_PAGE_SIZE
+
+OLD = {"id": "o", "created_at": "2026-11-01T00:00:00Z"}
+NEW = {"id": "n", "created_at": "2026-11-02T00:00:00Z"}
+
+
+class FakeScan(object):
+    """Yields entries, then completes its report, as the real Scan does."""
+
+    def __init__(self, entries, observed):
+        self._entries, self._observed = entries, observed
+        self.report = {}
+
+    def __iter__(self):
+        yield from self._entries
+        self.report = {"order": {"requested": "newest_first", "observed": self._observed},
+                       "matched": len(self._entries)}
+
+
+def read(entries, observed, **kwargs):
+    client = AuditLogClient("nl-unit-key", base_url="http://127.0.0.1:1")
+    scan = FakeScan(entries, observed)
+    with client:
+        with mock.patch.object(client, "scan", return_value=scan) as fake:
+            result = client.read(Query(), **kwargs)
+    return result, fake
+
+
+def test_entries_come_back_in_the_requested_order_with_the_finished_report():
+    (entries, report), _fake = read([OLD, NEW], "oldest_first")
+    assert entries == [NEW, OLD]
+    assert report["matched"] == 2 and report["order"]["observed"] == "oldest_first"
+
+
+def test_entries_the_server_ordered_are_kept_as_sent():
+    (entries, _report), _fake = read([NEW, OLD], "newest_first")
+    assert entries == [NEW, OLD]
+
+
+def test_paging_arguments_reach_the_scan():
+    _result, fake = read([], "unknown", page_size=20, max_results=5, cursor="nla1.x")
+    assert fake.call_args.kwargs == {"page_size": 20, "max_results": 5, "cursor": "nla1.x"}
+    _result, fake = read([], "unknown")
+    assert fake.call_args.kwargs["page_size"] == MAX_PAGE_SIZE
