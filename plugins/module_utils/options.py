@@ -17,13 +17,14 @@ __metaclass__ = type
 
 import copy
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import ORDERS
+
 DEFAULT_BASE_URL = "https://api.nirvanalabs.io"
 # The official SDKs default to a 60 s timeout and 2 retries (contract, "Where and how").
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
 MIN_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
-ORDERS = ("newest_first", "oldest_first")
 
 INI_SECTION = "nirvana_labs"
 

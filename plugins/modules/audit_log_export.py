@@ -363,7 +363,8 @@ import signal
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_export import (
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.export import (
+    ExportOptions,
     run_export,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
@@ -405,8 +406,8 @@ def run(module):
     client = AuditLogClient.from_options(dict((name, params.get(name))
                                               for name in CONNECTION_OPTIONS))
     with client:
-        return run_export(client, query, params, check_mode=module.check_mode,
-                          version=COLLECTION_VERSION)
+        return run_export(client, query, ExportOptions.from_params(params),
+                          check_mode=module.check_mode, version=COLLECTION_VERSION)
 
 
 def main():

@@ -189,8 +189,8 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_report import (
-    ReportError,
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import ReportError
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.run import (
     run_report,
 )
 
