@@ -13,7 +13,10 @@ import json
 import os
 import re
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import MANIFEST_NAME, SUMS_NAME
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import (
+    MANIFEST_NAME,
+    SUMS_NAME,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.parts import file_sha256
 
 _SUMS_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")

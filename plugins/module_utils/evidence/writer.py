@@ -26,10 +26,27 @@ import os
 import shutil
 import tempfile
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.canonical import CSV_COLUMNS, canonical_line, csv_row
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import CSV_NAME, FORMATS, JSONL_NAME
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.parts import CHUNK, HashingFile, part_path, remove_quietly
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import NEWEST_FIRST, is_descending, sort_key
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.canonical import (
+    CSV_COLUMNS,
+    canonical_line,
+    csv_row,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import (
+    CSV_NAME,
+    FORMATS,
+    JSONL_NAME,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.parts import (
+    CHUNK,
+    HashingFile,
+    part_path,
+    remove_quietly,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import (
+    NEWEST_FIRST,
+    is_descending,
+    sort_key,
+)
 
 # Entries held in memory per sorted run when the server's order has to be fixed: about
 # 0.5 KiB each, so a run costs a few MiB whatever the size of the export.

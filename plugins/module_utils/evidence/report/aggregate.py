@@ -256,6 +256,30 @@ class Aggregator(object):
         if action in actions or len(actions) < self.per_key_limit:
             actions[action] = actions.get(action, 0) + 1
 
+    def _api_key_rows(self):
+        rows = []
+        for key_id, rec in self.api_keys.top(None, lambda rec: rec["calls"]):
+            actions = sorted(rec["actions"].items(), key=lambda kv: (-kv[1], kv[0]))
+            rows.append({
+                "id": key_id, "name": rec.get("name"), "calls": rec["calls"],
+                "failures": rec["failures"], "first": rec["span"].first_text,
+                "last": rec["span"].last_text, "ips": sorted(rec["ips"]),
+                "ips_more": rec["ips_more"], "top_actions": actions[:3]})
+        return rows
+
+    def _new_ip_rows(self):
+        """Client IPs not in the baseline (all of them without one), by first call."""
+        rows = []
+        for ip, rec in sorted(self.ips.items.items(),
+                              key=lambda kv: (kv[1]["span"].first is None,
+                                              kv[1]["span"].first or 0, kv[0])):
+            if self.baseline_ips is not None and ip in self.baseline_ips:
+                continue
+            rows.append({"ip": ip, "calls": rec["calls"], "failures": rec["failures"],
+                         "first": rec["span"].first_text, "last": rec["span"].last_text,
+                         "actors": sorted(rec["actors"]), "actors_more": rec["actors_more"]})
+        return rows
+
     def figures(self):
         """Plain data: every table and the chart series, sorted deterministically."""
         top = self.top_n
@@ -267,23 +291,8 @@ class Aggregator(object):
                            "failures": rec["failures"], "calls": rec["calls"]}
                           for key, rec in self.actors.top(None, lambda rec: rec["failures"])
                           if rec["failures"]][:top]
-        api_keys = []
-        for key_id, rec in self.api_keys.top(None, lambda rec: rec["calls"]):
-            actions = sorted(rec["actions"].items(), key=lambda kv: (-kv[1], kv[0]))
-            api_keys.append({
-                "id": key_id, "name": rec.get("name"), "calls": rec["calls"],
-                "failures": rec["failures"], "first": rec["span"].first_text,
-                "last": rec["span"].last_text, "ips": sorted(rec["ips"]),
-                "ips_more": rec["ips_more"], "top_actions": actions[:3]})
-        ips = []
-        for ip, rec in sorted(self.ips.items.items(),
-                              key=lambda kv: (kv[1]["span"].first is None,
-                                              kv[1]["span"].first or 0, kv[0])):
-            if self.baseline_ips is not None and ip in self.baseline_ips:
-                continue
-            ips.append({"ip": ip, "calls": rec["calls"], "failures": rec["failures"],
-                        "first": rec["span"].first_text, "last": rec["span"].last_text,
-                        "actors": sorted(rec["actors"]), "actors_more": rec["actors_more"]})
+        api_keys = self._api_key_rows()
+        ips = self._new_ip_rows()
         overflow = dict((name, tally.overflow) for name, tally in (
             ("actors", self.actors), ("actions", self.actions),
             ("target_types", self.target_types), ("client_ips", self.ips),

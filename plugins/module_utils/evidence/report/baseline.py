@@ -13,7 +13,9 @@ import os
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import ReportError
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import JSONL_NAME
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.parts import read_lines
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.aggregate import text_of
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.aggregate import (
+    text_of,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.sums import verify_bundle
 
 BASELINE_IP_LIMIT = 200000

@@ -58,7 +58,7 @@ def _calls_md(calls):
           md(c["client_ip"])] for c in calls])
 
 
-def render_markdown(figures, ctx):
+def _md_summary(figures, ctx):
     out = [u"# %s" % md(ctx.title), u""]
     if not ctx.verified:
         out += [u"> **Warning: this bundle failed verification; its figures cannot be trusted.**",
@@ -67,7 +67,11 @@ def render_markdown(figures, ctx):
                                   for label, text in summary_rows(figures, ctx)])
     for note in notes(figures, ctx):
         out += [u"", u"> %s" % md(note)]
+    return out
 
+
+def _md_activity(figures, ctx):
+    out = []
     chart = figures["chart"]
     buckets = chart["buckets"]
     peak_index = max(range(len(buckets)), key=lambda i: (buckets[i][0], -i)) if buckets else 0
@@ -82,8 +86,11 @@ def render_markdown(figures, ctx):
             width_text(chart["bucket_seconds"]),
             md(utc(start).strftime("%Y-%m-%dT%H:%M:%SZ")),
             buckets[peak_index][0], buckets[peak_index][1]))
+    return out
 
-    out += [u"", u"## Top actors", u"", u"%d distinct actors." % figures["actor_count"], u""]
+
+def _md_tables(figures, ctx):
+    out = [u"", u"## Top actors", u"", u"%d distinct actors." % figures["actor_count"], u""]
     out += _md_table([u"Actor", u"Type", u"Calls", u"Failed", u"First", u"Last"],
                      [[md(actor_label(a)), md(a["type"]), str(a["calls"]), str(a["failures"]),
                        md(a["first"]), md(a["last"])] for a in figures["actors"]])
@@ -95,8 +102,11 @@ def render_markdown(figures, ctx):
     out += [u"", u"## Target types", u""]
     out += _md_table([u"Target type", u"Calls", u"Failed"],
                      [[md(k), str(n), str(f)] for k, n, f in figures["target_types"]])
+    return out
 
-    out += [u"", u"## Failed calls (4xx and 5xx)", u"",
+
+def _md_failures(figures, ctx):
+    out = [u"", u"## Failed calls (4xx and 5xx)", u"",
             u"%d failed calls." % figures["failures"], u""]
     if figures["failures"]:
         out += _md_table([u"Status", u"Calls"],
@@ -108,8 +118,11 @@ def render_markdown(figures, ctx):
         out += [u"", u"The first %d failed calls in the bundle's order:"
                 % len(figures["failed_calls"]), u""]
         out += _calls_md(figures["failed_calls"])
+    return out
 
-    out += [u"", u"## API-key activity", u"",
+
+def _md_api_keys(figures, ctx):
+    out = [u"", u"## API-key activity", u"",
             u"%d calls by %d API keys." % (figures["api_key_calls"], len(figures["api_keys"])),
             u""]
     out += _md_table([u"API key", u"Calls", u"Failed", u"Client IPs", u"Top actions", u"First",
@@ -118,8 +131,11 @@ def render_markdown(figures, ctx):
                        md(u", ".join(k["ips"]) + (u", ..." if k["ips_more"] else u"")),
                        md(u", ".join(u"%s (%d)" % a for a in k["top_actions"])),
                        md(k["first"]), md(k["last"])] for k in figures["api_keys"]])
+    return out
 
-    out += [u"", u"## Deletions", u"", u"%d deletions." % figures["deletions"], u""]
+
+def _md_deletions(figures, ctx):
+    out = [u"", u"## Deletions", u"", u"%d deletions." % figures["deletions"], u""]
     if figures["deletions"]:
         out += _md_table([u"Target type", u"Deletions"],
                          [[md(k), str(n)] for k, n in figures["deletion_types"]])
@@ -129,8 +145,11 @@ def render_markdown(figures, ctx):
         out += [u"", u"The first %d deletions in the bundle's order:"
                 % len(figures["deletion_calls"]), u""]
         out += _calls_md(figures["deletion_calls"])
+    return out
 
-    out += [u"", u"## Client IPs seen for the first time", u"", md(new_ip_intro(figures, ctx)),
+
+def _md_new_ips(figures, ctx):
+    out = [u"", u"## Client IPs seen for the first time", u"", md(new_ip_intro(figures, ctx)),
             u"", u"%d of %d addresses." % (len(figures["new_ips"]), figures["ip_count"]), u""]
     shown = figures["new_ips"][:figures["list_limit"]]
     out += _md_table([u"Client IP", u"First call", u"Last call", u"Calls", u"Failed",
@@ -141,5 +160,14 @@ def render_markdown(figures, ctx):
                       for i in shown])
     if len(figures["new_ips"]) > len(shown):
         out += [u"", u"... and %d more." % (len(figures["new_ips"]) - len(shown))]
+    return out
+
+
+def render_markdown(figures, ctx):
+    out = []
+    sections = (_md_summary, _md_activity, _md_tables, _md_failures,
+                _md_api_keys, _md_deletions, _md_new_ips)
+    for section in sections:
+        out += section(figures, ctx)
     out.append(u"")
     return u"\n".join(out)

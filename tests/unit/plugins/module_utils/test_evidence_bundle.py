@@ -20,7 +20,11 @@ import subprocess
 import pytest
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import sort_key
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import canonical, names, sums
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import (
+    canonical,
+    names,
+    sums,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import parts as part_files
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import writer as streaming
 

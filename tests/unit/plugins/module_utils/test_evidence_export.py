@@ -81,8 +81,8 @@ def options(dest, **overrides):
 def export(client, dest, check_mode=False, now=NOW, **overrides):
     opts = options(dest, **overrides)
     query = Query.from_options(opts, now=now)
-    return run_export(client, query, ExportOptions.from_params(opts), check_mode=check_mode, now=lambda: now,
-                      version="9.9.9", run_size=64)
+    return run_export(client, query, ExportOptions.from_params(opts), check_mode=check_mode,
+                      now=lambda: now, version="9.9.9", run_size=64)
 
 
 def listing(path):

@@ -13,11 +13,21 @@ import re
 
 import pytest
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.canonical import canonical_line
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report import aggregate as rep
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.context import Context
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.html import render_html
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.markdown import render_markdown
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.canonical import (
+    canonical_line,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report import (
+    aggregate as rep,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.context import (
+    Context,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.html import (
+    render_html,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.markdown import (
+    render_markdown,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import instant_micros
 
 START = instant_micros("2026-11-01T00:00:00Z")
