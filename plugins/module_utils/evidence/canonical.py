@@ -69,4 +69,3 @@ def csv_row(entry):
             extra[key] = value
     cells["extra"] = canonical_json(extra) if extra else ""
     return [cells.get(column, "") for column in CSV_COLUMNS]
-

@@ -1,8 +1,0 @@
-# -*- coding: utf-8 -*-
-# Copyright: Nirvana Labs audit collection contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Evidence reports: aggregate a bundle's JSONL, render Markdown and HTML, write them."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type

@@ -107,7 +107,7 @@ def _md_tables(figures, ctx):
 
 def _md_failures(figures, ctx):
     out = [u"", u"## Failed calls (4xx and 5xx)", u"",
-            u"%d failed calls." % figures["failures"], u""]
+           u"%d failed calls." % figures["failures"], u""]
     if figures["failures"]:
         out += _md_table([u"Status", u"Calls"],
                          [[md(k if k >= 0 else "(none)"), str(n)] for k, n in figures["statuses"]])
@@ -123,8 +123,8 @@ def _md_failures(figures, ctx):
 
 def _md_api_keys(figures, ctx):
     out = [u"", u"## API-key activity", u"",
-            u"%d calls by %d API keys." % (figures["api_key_calls"], len(figures["api_keys"])),
-            u""]
+           u"%d calls by %d API keys." % (figures["api_key_calls"], len(figures["api_keys"])),
+           u""]
     out += _md_table([u"API key", u"Calls", u"Failed", u"Client IPs", u"Top actions", u"First",
                       u"Last"],
                      [[md(actor_label(k)), str(k["calls"]), str(k["failures"]),
@@ -150,7 +150,7 @@ def _md_deletions(figures, ctx):
 
 def _md_new_ips(figures, ctx):
     out = [u"", u"## Client IPs seen for the first time", u"", md(new_ip_intro(figures, ctx)),
-            u"", u"%d of %d addresses." % (len(figures["new_ips"]), figures["ip_count"]), u""]
+           u"", u"%d of %d addresses." % (len(figures["new_ips"]), figures["ip_count"]), u""]
     shown = figures["new_ips"][:figures["list_limit"]]
     out += _md_table([u"Client IP", u"First call", u"Last call", u"Calls", u"Failed",
                       u"Actors"],
