@@ -130,3 +130,11 @@ def new_ip_intro(figures, ctx):
         text += u" The baseline held more addresses than the report tracks, so some listed"
         text += u" addresses may not be new."
     return text
+
+
+def section_lines(sections, figures, ctx):
+    """The lines of a report: each section, a function of (figures, ctx), in turn."""
+    out = []
+    for section in sections:
+        out += section(figures, ctx)
+    return out

@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nirvana Labs audit collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The evidence report in Markdown.
+"""The evidence report in Markdown, for a review in a terminal or a merge request.
 
-Every value from the audit log (names, paths, user agents) is attacker-controlled text, so
-each is escaped for Markdown before it lands in a table cell. Plain Python: no Ansible here.
+Names, paths and user agents come from the audit log and are attacker-controlled, so each is
+escaped for Markdown before it lands in a table cell. Plain Python: no Ansible here.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,13 +14,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.context import (
-    actor_label,
-    new_ip_intro,
-    notes,
-    summary_rows,
-    utc,
-    width_text,
-)
+    actor_label, new_ip_intro, notes, section_lines, summary_rows, utc, width_text)
 
 _SPARKS = u"▁▂▃▄▅▆▇█"
 # Characters that change meaning in a Markdown table cell: pipes end the cell, the rest make
@@ -164,10 +158,7 @@ def _md_new_ips(figures, ctx):
 
 
 def render_markdown(figures, ctx):
-    out = []
-    sections = (_md_summary, _md_activity, _md_tables, _md_failures,
-                _md_api_keys, _md_deletions, _md_new_ips)
-    for section in sections:
-        out += section(figures, ctx)
+    out = section_lines((_md_summary, _md_activity, _md_tables, _md_failures, _md_api_keys,
+                         _md_deletions, _md_new_ips), figures, ctx)
     out.append(u"")
     return u"\n".join(out)
