@@ -40,6 +40,8 @@ def _axis(peak, ticks=4):
     power = 10 ** int(math.floor(math.log10(rough)))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
     return max(step, int(math.ceil(peak / float(step))) * step), step
+
+
 _CSS = u"""
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;
 margin:0;background:#f6f7f9}
