@@ -38,7 +38,8 @@ def main(spec):
     sys.path.insert(0, spec["bench"])
     # Everything any mode needs is imported before the clock starts and by every mode, so
     # the modes differ only in what they do.
-    from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_export import (  # noqa
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.export import (  # noqa
+        ExportOptions,
         run_export,
     )
     from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (  # noqa
@@ -69,7 +70,8 @@ def main(spec):
         options = {"dest": spec["dest"], "format": "jsonl", "settle": "5m", "page_size": 100,
                    "base_url": Emu.url}
         with AuditLogClient(Emu.api_key, base_url=Emu.url) as client:
-            exported = run_export(client, Query.from_options({}), options)
+            exported = run_export(client, Query.from_options({}),
+                                  ExportOptions.from_params(options))
         result = {"entries": exported["written"], "pages": exported["counts"]["pages"],
                   "bytes": exported["files"]["audit_log.jsonl"]["bytes"],
                   "complete": exported["complete"]}

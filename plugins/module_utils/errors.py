@@ -70,3 +70,7 @@ class NotFoundError(ApiError):
 
 class RateLimitedError(ApiError):
     """429 after every retry was spent."""
+
+
+class ReportError(AuditLogError):
+    """An evidence bundle that cannot be reported on (missing, unverified, not JSONL)."""

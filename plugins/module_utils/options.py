@@ -20,10 +20,15 @@ __metaclass__ = type
 import copy
 
 # The core owns its constants; the schema imports them (never the other way round).
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import (
-    ACTOR_TYPES,
-    ORDERS,
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import (
+    DEFAULT_LIST_LIMIT,
+    DEFAULT_SETTLE,
+    DEFAULT_TOP,
+    EXPORT_FORMATS,
+    REPORT_FORMATS,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import ORDERS
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import ACTOR_TYPES
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import (
     MAX_PAGE_SIZE,
     MIN_PAGE_SIZE,
@@ -33,15 +38,6 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport impor
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
 )
-
-# TODO(evidence move): import these from module_utils/evidence/ once it owns them; today the
-# evidence library keeps its own copies (_evidence_bundle.FORMATS, the "5m" in
-# _evidence_export, the report's defaults).
-EXPORT_FORMATS = ("jsonl", "csv", "both")
-DEFAULT_SETTLE = "5m"
-REPORT_FORMATS = ("markdown", "html")
-DEFAULT_TOP = 10
-DEFAULT_LIST_LIMIT = 50
 
 INI_SECTION = "nirvana_labs"
 

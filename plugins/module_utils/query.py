@@ -20,6 +20,7 @@ import re
 from fnmatch import translate
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import ORDERS
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
     format_utc,
     parse_instant,
@@ -38,7 +39,6 @@ _TEXT_FIELDS = {
 # Of those, the ones a 2026-08 server filters on exactly, under the same parameter name.
 _EXACT_SERVER_FIELDS = ("action", "actor_id", "target_id", "target_type")
 ACTOR_TYPES = ("user", "api_key")
-ORDERS = ("newest_first", "oldest_first")
 FILTER_NAMES = ("since", "until", "action", "actor_id", "actor_name", "actor_type", "target_id",
                 "target_type", "method", "path", "client_ip", "status_code")
 

@@ -14,50 +14,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
-
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import parse_rfc3339
-
-NEWEST_FIRST = "newest_first"
-OLDEST_FIRST = "oldest_first"
-
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import (
+    NEWEST_FIRST,
+    sort_entries,
+)
 
 # The keys of the scan report returned under ``scan``; the others are top-level result keys.
 SCAN_KEYS = ("pages", "scanned", "matched", "duplicates", "pushed_down", "stopped_early",
              "stop_reason", "resumed", "order")
-
-
-def _instant_key(entry):
-    """Sort key of an entry's ``created_at``: microseconds since the epoch, or None."""
-    created = entry.get("created_at") if isinstance(entry, dict) else None
-    instant = parse_rfc3339(created)
-    if instant is None:
-        return None
-    # Exact integer microseconds, so any UTC offset and any fraction length compare correctly
-    # (a float timestamp would round away microseconds in far dates).
-    delta = instant - _EPOCH
-    return (delta.days * 86400 + delta.seconds) * 1000000 + delta.microseconds
-
-
-def sort_entries(entries, order):
-    """Entries sorted by (``created_at``, ``id``) in the ``order`` asked for.
-
-    Entries whose ``created_at`` is missing or not RFC 3339 cannot be placed in time; they
-    keep their relative order and come last in either direction rather than failing.
-    """
-    if order not in (NEWEST_FIRST, OLDEST_FIRST):
-        raise ValueError("order must be %s or %s, not %r" % (NEWEST_FIRST, OLDEST_FIRST, order))
-    timed = []
-    untimed = []
-    for entry in entries:
-        key = _instant_key(entry)
-        if key is None:
-            untimed.append(entry)
-        else:
-            timed.append(((key, str(entry.get("id", ""))), entry))
-    timed.sort(key=lambda pair: pair[0], reverse=(order == NEWEST_FIRST))
-    return [entry for _key, entry in timed] + untimed
 
 
 def needs_client_sort(report):
@@ -80,15 +44,24 @@ def ordered_entries(entries, report):
     return sort_entries(entries, order.get("requested") or NEWEST_FIRST)
 
 
-def scan_summary(report):
-    """The ``scan`` block of a result: how the list was read."""
-    summary = dict((key, report.get(key)) for key in SCAN_KEYS)
-    summary["pushed_down"] = dict(summary["pushed_down"] or {})
-    summary["stopped_early"] = bool(summary["stopped_early"])
-    summary["resumed"] = bool(summary["resumed"])
-    summary["duplicates"] = summary["duplicates"] or 0
-    summary["order"] = dict(summary["order"] or {})
-    summary["client_sorted"] = needs_client_sort(report)
+def scan_summary(report, keys=SCAN_KEYS, client_sorted=None):
+    """The ``scan`` block of a result (and of an evidence manifest): how the list was read.
+
+    ``keys`` picks the report's keys to show; ``client_sorted`` is whether the entries were
+    re-ordered on the client (default: whether the scan's order must be fixed; the evidence
+    writer passes its own finding).
+    """
+    normalised = {
+        "pushed_down": dict(report.get("pushed_down") or {}),
+        "stopped_early": bool(report.get("stopped_early")),
+        "resumed": bool(report.get("resumed")),
+        "duplicates": report.get("duplicates") or 0,
+        "order": dict(report.get("order") or {}),
+    }
+    summary = dict((key, normalised[key] if key in normalised else report.get(key))
+                   for key in keys)
+    summary["client_sorted"] = (needs_client_sort(report) if client_sorted is None
+                                else client_sorted)
     return summary
 
 

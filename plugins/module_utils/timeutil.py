@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nirvana Labs audit collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Instants: parsing RFC 3339 and the relative forms users type, formatting UTC."""
+"""Instants and durations: parsing RFC 3339, the relative forms and durations users type,
+formatting UTC. The one duration grammar of the collection lives here."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,8 +13,10 @@ import re
 
 UTC = datetime.timezone.utc
 
-_RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# A duration: a number and an optional unit (seconds when there is none). An age ("7d" in
+# ``since``) is the same grammar restricted to a whole number with a unit.
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # RFC 3339 date-time: fromisoformat before 3.11 takes neither "Z" nor fractions of other than
 # 3 or 6 digits, so the fraction is normalised to 6 digits first.
@@ -47,9 +50,9 @@ def parse_instant(text, now):
     value = str(text).strip()
     if value.lower() == "now":
         return now
-    relative = _RELATIVE.match(value.lower())
-    if relative:
-        amount, unit = relative.groups()
+    age = _DURATION.match(value.lower())
+    if age and age.group(2) and age.group(1).isdigit():
+        amount, unit = age.groups()
         return now - datetime.timedelta(seconds=int(amount) * _UNIT_SECONDS[unit])
     if _DATE.match(value):
         try:
@@ -62,6 +65,26 @@ def parse_instant(text, now):
     raise ValueError(
         "%r is not a time; use an RFC 3339 date-time with a UTC offset (2026-11-01T08:00:00Z),"
         " a date (2026-11-01), 'now', or an age such as 30m, 12h, 7d, 2w" % (value,))
+
+
+def parse_duration(value):
+    """Seconds from ``300``, ``"300"``, ``"90s"``, ``"5m"``, ``"1h"``, ``"2d"``, ``"1w"``.
+
+    Raises ValueError naming the accepted forms.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected a duration, got %r" % (value,))
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value).lower())
+        if not match:
+            raise ValueError("%r is not a duration; use seconds (300) or a number and a unit"
+                             " s, m, h, d or w (90s, 5m, 1h, 2d)" % (value,))
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return int(seconds) if seconds == int(seconds) else seconds
 
 
 def format_utc(instant):

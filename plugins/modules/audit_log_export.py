@@ -317,7 +317,8 @@ run:
 
 import signal
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_export import (
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.export import (
+    ExportOptions,
     run_export,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module import (
@@ -349,8 +350,8 @@ def run(module):
     query = Query.from_options(pick(params, QUERY_OPTIONS))
     client = AuditLogClient.from_options(pick(params, CONNECTION_OPTIONS))
     with client:
-        return run_export(client, query, params, check_mode=module.check_mode,
-                          version=COLLECTION_VERSION)
+        return run_export(client, query, ExportOptions.from_params(params),
+                          check_mode=module.check_mode, version=COLLECTION_VERSION)
 
 
 def main():

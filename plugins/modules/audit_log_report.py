@@ -141,8 +141,7 @@ summary:
       type: bool
 """
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_report import (
-    ReportError,
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.run import (
     run_report,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module import (
@@ -162,9 +161,7 @@ def main():
                            list_limit=params["list_limit"], title=params["title"],
                            require_verified=params["require_verified"],
                            check_mode=module.check_mode),
-        io_failure="cannot read the bundle or write the report",
-        # TODO(evidence move): ReportError becomes an AuditLogError; then drop ``errors``.
-        errors=(ReportError,))
+        io_failure="cannot read the bundle or write the report")
     if not result["verified"]:
         module.warn("The bundle failed verification: %s" % "; ".join(result["problems"]))
     module.exit_json(**result)

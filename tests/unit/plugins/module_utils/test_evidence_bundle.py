@@ -19,7 +19,14 @@ import subprocess
 
 import pytest
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils import _evidence_bundle as bundle
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import sort_key
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import (
+    canonical,
+    names,
+    sums,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import parts as part_files
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import writer as streaming
 
 
 def make_entries(count, seed=1, same_second=3):
@@ -48,13 +55,13 @@ def make_entries(count, seed=1, same_second=3):
 
 
 def expected_jsonl(entries, order):
-    keyed = sorted(((bundle.sort_key(e, order == "newest_first"), bundle.canonical_line(e))
+    keyed = sorted(((sort_key(e, order == "newest_first"), canonical.canonical_line(e))
                     for e in entries), reverse=(order == "newest_first"))
     return b"".join(line for _key, line in keyed)
 
 
-def write(tmp_path, entries, order="newest_first", formats="both", run_size=bundle.RUN_SIZE):
-    writer = bundle.BundleWriter(str(tmp_path), order=order, formats=formats, run_size=run_size)
+def write(tmp_path, entries, order="newest_first", formats="both", run_size=streaming.RUN_SIZE):
+    writer = streaming.BundleWriter(str(tmp_path), order=order, formats=formats, run_size=run_size)
     for entry in entries:
         writer.add(entry)
     parts = writer.finish()
@@ -69,23 +76,23 @@ def read(path):
 class TestCanonical:
 
     def test_line_has_sorted_keys_compact_separators_utf8_and_one_newline(self):
-        line = bundle.canonical_line({"b": 1, "a": {"d": None, "c": "é"}})
+        line = canonical.canonical_line({"b": 1, "a": {"d": None, "c": "é"}})
         assert line == u'{"a":{"c":"é","d":null},"b":1}\n'.encode("utf-8")
 
     def test_same_entry_same_bytes_whatever_the_key_order(self):
         first = {"id": "x", "actor": {"type": "user", "id": "u"}, "status_code": 200}
         second = {"status_code": 200, "actor": {"id": "u", "type": "user"}, "id": "x"}
-        assert bundle.canonical_line(first) == bundle.canonical_line(second)
+        assert canonical.canonical_line(first) == canonical.canonical_line(second)
 
     def test_a_newline_inside_a_value_cannot_split_the_line(self):
-        line = bundle.canonical_line({"user_agent": "evil\nagent"})
+        line = canonical.canonical_line({"user_agent": "evil\nagent"})
         assert line.count(b"\n") == 1
 
 
 class TestCsvRow:
 
     def row(self, entry):
-        return dict(zip(bundle.CSV_COLUMNS, bundle.csv_row(entry)))
+        return dict(zip(canonical.CSV_COLUMNS, canonical.csv_row(entry)))
 
     def test_every_contract_field_is_a_column(self):
         entry = make_entries(3)[2]
@@ -110,7 +117,7 @@ class TestCsvRow:
         assert json.loads(row["extra"]) == {
             "zone": "eu-1", "region": {"a": 1, "b": 2},
             "actor": {"email": "x@example.com"}, "target": {"project": "p"}}
-        assert row["extra"] == bundle.canonical_json(json.loads(row["extra"]))
+        assert row["extra"] == canonical.canonical_json(json.loads(row["extra"]))
         assert row["actor.id"] == "u" and row["target.type"] == "vm"
 
     def test_a_target_that_is_not_an_object_is_kept_whole_in_extra(self):
@@ -123,22 +130,22 @@ class TestWriterInOrder:
     @pytest.mark.parametrize("order", ["newest_first", "oldest_first"])
     def test_sorted_stream_is_written_as_is_in_one_pass(self, tmp_path, order):
         entries = make_entries(500)
-        ordered = sorted(entries, key=lambda e: bundle.sort_key(e, order == "newest_first"),
+        ordered = sorted(entries, key=lambda e: sort_key(e, order == "newest_first"),
                          reverse=(order == "newest_first"))
         writer, parts = write(tmp_path, ordered, order=order, formats="jsonl")
-        data = read(parts[bundle.JSONL_NAME].path)
+        data = read(parts[names.JSONL_NAME].path)
         assert data == expected_jsonl(entries, order)
         assert not writer.client_sorted
-        assert writer.written == 500 and parts[bundle.JSONL_NAME].lines == 500
-        assert parts[bundle.JSONL_NAME].sha256 == hashlib.sha256(data).hexdigest()
-        assert parts[bundle.JSONL_NAME].size == len(data)
+        assert writer.written == 500 and parts[names.JSONL_NAME].lines == 500
+        assert parts[names.JSONL_NAME].sha256 == hashlib.sha256(data).hexdigest()
+        assert parts[names.JSONL_NAME].size == len(data)
 
     def test_repeated_entry_is_written_once_and_a_conflicting_one_counted(self, tmp_path):
-        entries = sorted(make_entries(50), key=lambda e: bundle.sort_key(e, True), reverse=True)
+        entries = sorted(make_entries(50), key=lambda e: sort_key(e, True), reverse=True)
         changed = dict(entries[10], status_code=999)
         stream = entries[:11] + [entries[10], changed] + entries[11:]
         writer, parts = write(tmp_path, stream, formats="jsonl")
-        assert read(parts[bundle.JSONL_NAME].path) == expected_jsonl(entries, "newest_first")
+        assert read(parts[names.JSONL_NAME].path) == expected_jsonl(entries, "newest_first")
         assert writer.duplicates == 2 and writer.conflicts == 1
         assert writer.received == 52 and writer.written == 50
 
@@ -156,13 +163,13 @@ class TestWriterOutOfOrder:
             work.mkdir()
             writer, parts = write(work, shuffled, order=order, formats="both", run_size=64)
             assert writer.client_sorted
-            assert read(parts[bundle.JSONL_NAME].path) == reference
+            assert read(parts[names.JSONL_NAME].path) == reference
             assert writer.written == 1000
 
     def test_server_order_reversed_still_canonical(self, tmp_path):
-        entries = sorted(make_entries(300), key=lambda e: bundle.sort_key(e, False))
+        entries = sorted(make_entries(300), key=lambda e: sort_key(e, False))
         writer, parts = write(tmp_path, entries, order="newest_first", run_size=50)
-        assert read(parts[bundle.JSONL_NAME].path) == expected_jsonl(entries, "newest_first")
+        assert read(parts[names.JSONL_NAME].path) == expected_jsonl(entries, "newest_first")
 
     def test_duplicates_far_apart_are_dropped_in_the_merge(self, tmp_path):
         entries = make_entries(400)
@@ -170,16 +177,16 @@ class TestWriterOutOfOrder:
         random.Random(5).shuffle(stream)
         stream = stream + entries[:30]
         writer, parts = write(tmp_path, stream, run_size=40)
-        assert read(parts[bundle.JSONL_NAME].path) == expected_jsonl(entries, "newest_first")
+        assert read(parts[names.JSONL_NAME].path) == expected_jsonl(entries, "newest_first")
         assert writer.duplicates == 30 and writer.written == 400
 
     def test_many_runs_are_merged_in_rounds(self, tmp_path, monkeypatch):
-        monkeypatch.setattr(bundle, "MAX_FAN_IN", 3)
+        monkeypatch.setattr(streaming, "MAX_FAN_IN", 3)
         entries = make_entries(600)
         shuffled = list(entries)
         random.Random(9).shuffle(shuffled)
         writer, parts = write(tmp_path, shuffled, run_size=20)
-        assert read(parts[bundle.JSONL_NAME].path) == expected_jsonl(entries, "newest_first")
+        assert read(parts[names.JSONL_NAME].path) == expected_jsonl(entries, "newest_first")
         # Nothing of the sort is left behind but the finished parts.
         left = sorted(os.listdir(str(tmp_path)))
         assert len(left) == 2 and all(name.endswith(".part") for name in left)
@@ -193,7 +200,7 @@ class TestWriterOutOfOrder:
             shuffled = list(entries)
             random.Random(2).shuffle(shuffled)
             _writer, parts = write(work, shuffled, order=order, formats="jsonl", run_size=8)
-            lines = read(parts[bundle.JSONL_NAME].path).splitlines()
+            lines = read(parts[names.JSONL_NAME].path).splitlines()
             tail_ids = [json.loads(line)["id"] for line in lines[-2:]]
             assert sorted(tail_ids) == ["aa-untimed", "zz-untimed"]
 
@@ -205,23 +212,23 @@ class TestWriterCsv:
         shuffled = list(entries)
         random.Random(4).shuffle(shuffled)
         _writer, parts = write(tmp_path, shuffled, formats="both", run_size=30)
-        with io.open(parts[bundle.CSV_NAME].path, encoding="utf-8", newline="") as handle:
+        with io.open(parts[names.CSV_NAME].path, encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
-        jsonl = [json.loads(line) for line in read(parts[bundle.JSONL_NAME].path).splitlines()]
+        jsonl = [json.loads(line) for line in read(parts[names.JSONL_NAME].path).splitlines()]
         assert [row["id"] for row in rows] == [entry["id"] for entry in jsonl]
-        assert parts[bundle.CSV_NAME].lines == 200
+        assert parts[names.CSV_NAME].lines == 200
         assert rows[0]["user_agent"] == u"ünïcode-agent/1.0"
 
     def test_csv_only_leaves_no_jsonl_part(self, tmp_path):
         _writer, parts = write(tmp_path, make_entries(10), formats="csv")
-        assert list(parts) == [bundle.CSV_NAME]
-        assert os.listdir(str(tmp_path)) == [os.path.basename(parts[bundle.CSV_NAME].path)]
+        assert list(parts) == [names.CSV_NAME]
+        assert os.listdir(str(tmp_path)) == [os.path.basename(parts[names.CSV_NAME].path)]
 
 
 class TestParts:
 
     def test_abort_removes_every_part_and_spill_file(self, tmp_path):
-        writer = bundle.BundleWriter(str(tmp_path), formats="both", run_size=10)
+        writer = streaming.BundleWriter(str(tmp_path), formats="both", run_size=10)
         entries = make_entries(100)
         random.Random(1).shuffle(entries)
         for entry in entries:
@@ -231,11 +238,11 @@ class TestParts:
         assert os.listdir(str(tmp_path)) == []
 
     def test_parts_are_hidden_and_never_named_like_a_bundle_file(self, tmp_path):
-        writer = bundle.BundleWriter(str(tmp_path), formats="both")
+        writer = streaming.BundleWriter(str(tmp_path), formats="both")
         writer.add(make_entries(1)[0])
         for name in os.listdir(str(tmp_path)):
             assert name.startswith(".") and name.endswith(".part")
-            assert name not in (bundle.JSONL_NAME, bundle.CSV_NAME)
+            assert name not in (names.JSONL_NAME, names.CSV_NAME)
         writer.abort()
 
     def test_stale_parts_of_dead_processes_are_removed_and_live_ones_kept(self, tmp_path):
@@ -250,7 +257,7 @@ class TestParts:
         live.write_bytes(b"mine")
         other = tmp_path / "notes.txt"
         other.write_bytes(b"keep")
-        removed = bundle.remove_stale_parts(str(tmp_path))
+        removed = part_files.remove_stale_parts(str(tmp_path))
         assert sorted(removed) == sorted([stale.name, spill.name])
         assert sorted(os.listdir(str(tmp_path))) == sorted([live.name, other.name])
 
@@ -263,22 +270,22 @@ class TestSums:
         for name, part in parts.items():
             os.rename(part.path, str(tmp_path / name))
             hashes[name] = part.sha256
-        (tmp_path / bundle.MANIFEST_NAME).write_bytes(
+        (tmp_path / names.MANIFEST_NAME).write_bytes(
             json.dumps({"files": dict((n, {"sha256": h}) for n, h in hashes.items())}).encode())
-        hashes[bundle.MANIFEST_NAME] = bundle.file_sha256(str(tmp_path / bundle.MANIFEST_NAME))
-        (tmp_path / bundle.SUMS_NAME).write_bytes(bundle.sums_text(hashes))
+        hashes[names.MANIFEST_NAME] = part_files.file_sha256(str(tmp_path / names.MANIFEST_NAME))
+        (tmp_path / names.SUMS_NAME).write_bytes(sums.sums_text(hashes))
         return hashes
 
     def test_sums_round_trip(self, tmp_path):
         hashes = self.make_bundle(tmp_path)
-        assert bundle.parse_sums(read(str(tmp_path / bundle.SUMS_NAME))) == hashes
+        assert sums.parse_sums(read(str(tmp_path / names.SUMS_NAME))) == hashes
 
     @pytest.mark.skipif(not shutil.which("sha256sum"), reason="coreutils sha256sum not installed")
     def test_stock_sha256sum_accepts_it_and_catches_one_changed_byte(self, tmp_path):
         self.make_bundle(tmp_path)
-        check = ["sha256sum", "--check", "--strict", bundle.SUMS_NAME]
+        check = ["sha256sum", "--check", "--strict", names.SUMS_NAME]
         assert subprocess.call(check, cwd=str(tmp_path)) == 0
-        path = tmp_path / bundle.CSV_NAME
+        path = tmp_path / names.CSV_NAME
         data = bytearray(path.read_bytes())
         data[len(data) // 2] ^= 0x01
         path.write_bytes(bytes(data))
@@ -287,21 +294,21 @@ class TestSums:
 
     def test_verify_bundle_names_the_altered_file(self, tmp_path):
         self.make_bundle(tmp_path)
-        assert bundle.verify_bundle(str(tmp_path))[0]
-        with open(str(tmp_path / bundle.JSONL_NAME), "ab") as handle:
+        assert sums.verify_bundle(str(tmp_path))[0]
+        with open(str(tmp_path / names.JSONL_NAME), "ab") as handle:
             handle.write(b"{}\n")
-        ok, problems, _manifest = bundle.verify_bundle(str(tmp_path))
+        ok, problems, _manifest = sums.verify_bundle(str(tmp_path))
         assert not ok
         assert problems == ["%s does not match its SHA-256 in %s"
-                            % (bundle.JSONL_NAME, bundle.SUMS_NAME)]
+                            % (names.JSONL_NAME, names.SUMS_NAME)]
 
     def test_verify_bundle_refuses_a_name_outside_the_bundle(self, tmp_path):
         self.make_bundle(tmp_path)
-        with open(str(tmp_path / bundle.SUMS_NAME), "ab") as handle:
+        with open(str(tmp_path / names.SUMS_NAME), "ab") as handle:
             handle.write(b"%s  ../etc/passwd\n" % (b"0" * 64))
-        ok, problems, _manifest = bundle.verify_bundle(str(tmp_path))
+        ok, problems, _manifest = sums.verify_bundle(str(tmp_path))
         assert not ok and "outside the bundle" in problems[0]
 
     def test_malformed_sums_line_is_an_error(self):
         with pytest.raises(ValueError):
-            bundle.parse_sums(b"not a sum line\n")
+            sums.parse_sums(b"not a sum line\n")

@@ -14,8 +14,10 @@ import os
 
 import pytest
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils import _evidence_bundle as bundle
-from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_export import (
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import sums
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import parts as part_files
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.export import (
+    ExportOptions,
     run_export,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
@@ -79,8 +81,8 @@ def options(dest, **overrides):
 def export(client, dest, check_mode=False, now=NOW, **overrides):
     opts = options(dest, **overrides)
     query = Query.from_options(opts, now=now)
-    return run_export(client, query, opts, check_mode=check_mode, now=lambda: now,
-                      version="9.9.9", run_size=64)
+    return run_export(client, query, ExportOptions.from_params(opts), check_mode=check_mode,
+                      now=lambda: now, version="9.9.9", run_size=64)
 
 
 def listing(path):
@@ -106,9 +108,9 @@ class TestFirstRun:
         assert listing(dest) == ["SHA256SUMS", "audit_log.csv", "audit_log.jsonl",
                                  "manifest.json"]
         assert read(dest / "audit_log.jsonl") == expected_jsonl(entries, "newest_first")
-        ok, problems, manifest = bundle.verify_bundle(str(dest))
+        ok, problems, manifest = sums.verify_bundle(str(dest))
         assert ok, problems
-        assert set(bundle.parse_sums(read(dest / "SHA256SUMS"))) == {
+        assert set(sums.parse_sums(read(dest / "SHA256SUMS"))) == {
             "audit_log.jsonl", "audit_log.csv", "manifest.json"}
         assert manifest["files"]["audit_log.jsonl"]["sha256"] == \
             result["files"]["audit_log.jsonl"]["sha256"]
@@ -122,7 +124,7 @@ class TestFirstRun:
         assert manifest["run"]["started_at"] == "2026-11-28T12:00:00Z"
         assert "@" in manifest["run"]["by"]
         assert manifest["query"]["since"] == SINCE and "dest" not in manifest["query"]
-        assert result["manifest_sha256"] == bundle.file_sha256(str(dest / "manifest.json"))
+        assert result["manifest_sha256"] == part_files.file_sha256(str(dest / "manifest.json"))
 
     def test_the_key_is_written_nowhere(self, tmp_path, entries):
         dest = tmp_path / "bundle"
@@ -161,7 +163,7 @@ class TestIdempotence:
         result = export(FakeClient(entries), dest)
         assert result["changed_files"] == ["SHA256SUMS", "audit_log.csv", "audit_log.jsonl",
                                            "manifest.json"]
-        assert bundle.verify_bundle(str(dest))[0]
+        assert sums.verify_bundle(str(dest))[0]
 
     def test_tampered_data_file_is_restored(self, tmp_path, entries):
         dest = tmp_path / "bundle"
@@ -170,7 +172,7 @@ class TestIdempotence:
             handle.write(b"forged,row\n")
         result = export(FakeClient(entries), dest)
         assert "audit_log.csv" in result["changed_files"]
-        assert bundle.verify_bundle(str(dest))[0]
+        assert sums.verify_bundle(str(dest))[0]
 
     def test_window_becoming_final_rewrites_only_manifest_and_sums(self, tmp_path, entries):
         dest = tmp_path / "bundle"
@@ -187,7 +189,7 @@ class TestIdempotence:
         result = export(FakeClient(entries), dest, format="jsonl")
         assert "audit_log.csv" in result["changed_files"]
         assert listing(dest) == ["SHA256SUMS", "audit_log.jsonl", "manifest.json"]
-        assert bundle.verify_bundle(str(dest))[0]
+        assert sums.verify_bundle(str(dest))[0]
 
     def test_other_files_in_dest_are_left_alone(self, tmp_path, entries):
         dest = tmp_path / "bundle"
@@ -234,7 +236,7 @@ class TestInterruption:
         with pytest.raises(TransportError):
             export(FakeClient(shuffled, fail_after=250), dest)
         assert dict((name, read(dest / name)) for name in listing(dest)) == before
-        assert bundle.verify_bundle(str(dest))[0]
+        assert sums.verify_bundle(str(dest))[0]
 
 
 class TestJudgements:

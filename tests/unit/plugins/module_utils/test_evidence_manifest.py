@@ -14,7 +14,8 @@ import json
 
 import pytest
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils import _evidence_manifest as mf
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import manifest as mf
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import parse_duration
 
 UTC = datetime.timezone.utc
 
@@ -32,12 +33,12 @@ class TestDuration:
         ("300", 300), (300, 300), ("90s", 90), ("5m", 300), ("1h", 3600), ("2d", 172800),
         ("1w", 604800), ("0", 0), (" 5 m ", 300), ("1.5h", 5400)])
     def test_accepted_forms(self, text, seconds):
-        assert mf.parse_duration(text) == seconds
+        assert parse_duration(text) == seconds
 
     @pytest.mark.parametrize("text", ["5 minutes", "-5m", "m", "", True, "5y"])
     def test_refused_forms_name_the_accepted_ones(self, text):
         with pytest.raises(ValueError) as err:
-            mf.parse_duration(text)
+            parse_duration(text)
         assert "duration" in str(err.value)
 
 

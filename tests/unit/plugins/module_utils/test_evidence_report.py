@@ -13,12 +13,22 @@ import re
 
 import pytest
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils import _evidence_render as render
-from ansible_collections.nirvana_labs.audit.plugins.module_utils import _evidence_report as rep
-from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_bundle import (
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.canonical import (
     canonical_line,
-    instant_micros,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report import (
+    aggregate as rep,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.context import (
+    Context,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.html import (
+    render_html,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.markdown import (
+    render_markdown,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import instant_micros
 
 START = instant_micros("2026-11-01T00:00:00Z")
 END = instant_micros("2026-11-02T00:00:00Z")
@@ -139,13 +149,13 @@ MANIFEST = {"window": {"since": "2026-11-01T00:00:00Z", "until": "2026-11-02T00:
 
 
 def context(verified=True):
-    return render.Context(MANIFEST, "ab" * 32, verified, [] if verified else ["x is altered"])
+    return Context(MANIFEST, "ab" * 32, verified, [] if verified else ["x is altered"])
 
 
 class TestHtml:
 
     def html(self, verified=True):
-        return render.render_html(figures(SAMPLE + [HOSTILE]), context(verified))
+        return render_html(figures(SAMPLE + [HOSTILE]), context(verified))
 
     def test_hostile_text_is_escaped(self):
         page = self.html()
@@ -181,7 +191,7 @@ class TestHtml:
 class TestMarkdown:
 
     def markdown(self):
-        return render.render_markdown(figures(SAMPLE + [HOSTILE]), context())
+        return render_markdown(figures(SAMPLE + [HOSTILE]), context())
 
     def test_table_cells_cannot_be_split_or_turned_into_links(self):
         text = self.markdown()

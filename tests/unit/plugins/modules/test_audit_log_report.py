@@ -16,8 +16,11 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.nirvana_labs.audit.tests.unit.plugins.modules.module_harness import module_args
-from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_export import (
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.modules.module_harness import (
+    module_args,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.export import (
+    ExportOptions,
     run_export,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import QUERY_OPTIONS
@@ -37,7 +40,8 @@ def export(dest, entries):
     opts = dict((name, None) for name in QUERY_OPTIONS)
     opts.update(page_size=100, order="newest_first", since="2026-11-01", until="2026-11-02",
                 dest=str(dest), format="jsonl", settle="5m", base_url="http://127.0.0.1:9")
-    run_export(FakeClient(entries), Query.from_options(opts, now=NOW), opts, now=lambda: NOW)
+    run_export(FakeClient(entries), Query.from_options(opts, now=NOW),
+               ExportOptions.from_params(opts), now=lambda: NOW)
 
 
 @pytest.fixture

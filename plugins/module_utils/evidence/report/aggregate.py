@@ -14,17 +14,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import json
-import os
 import re
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils import _evidence_bundle as bundle
-from ansible_collections.nirvana_labs.audit.plugins.module_utils import _evidence_render as render
-from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_bundle import (
-    instant_micros,
-    read_lines,
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import (
+    DEFAULT_LIST_LIMIT,
+    DEFAULT_TOP,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.parts import read_lines
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import instant_micros
 
 # Bucket widths the activity chart may use, smallest first; the first that fits the window
 # in at most MAX_BUCKETS bars wins.
@@ -33,7 +31,6 @@ BUCKET_SECONDS = (60, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 1
 MAX_BUCKETS = 120
 DEFAULT_MAX_KEYS = 100000
 _SECOND = 1000000
-
 _CREATED = re.compile(rb'"created_at":"([^"\\]*)"')
 
 
@@ -51,7 +48,7 @@ def is_deletion(entry):
     return isinstance(action, str) and action.rsplit(".", 1)[-1] in ("deleted", "delete")
 
 
-def _text(value, missing="(none)"):
+def text_of(value, missing="(none)"):
     if value is None or value == "":
         return missing
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
@@ -121,16 +118,16 @@ def _brief(entry):
     actor = entry.get("actor") if isinstance(entry.get("actor"), dict) else {}
     target = entry.get("target") if isinstance(entry.get("target"), dict) else {}
     return {
-        "id": _text(entry.get("id")),
-        "created_at": _text(entry.get("created_at")),
-        "actor": _text(actor.get("name") or actor.get("id")),
-        "actor_type": _text(actor.get("type")),
-        "action": _text(entry.get("action")),
-        "method": _text(entry.get("method")),
-        "path": _text(entry.get("path")),
+        "id": text_of(entry.get("id")),
+        "created_at": text_of(entry.get("created_at")),
+        "actor": text_of(actor.get("name") or actor.get("id")),
+        "actor_type": text_of(actor.get("type")),
+        "action": text_of(entry.get("action")),
+        "method": text_of(entry.get("method")),
+        "path": text_of(entry.get("path")),
         "status_code": entry.get("status_code"),
-        "target": "%s %s" % (_text(target.get("type"), ""), _text(target.get("id"), "")),
-        "client_ip": _text(entry.get("client_ip")),
+        "target": "%s %s" % (text_of(target.get("type"), ""), text_of(target.get("id"), "")),
+        "client_ip": text_of(entry.get("client_ip")),
     }
 
 
@@ -150,7 +147,7 @@ def choose_bucket(start, end):
 class Aggregator(object):
     """Feed entries with ``add``; ``figures()`` gives everything the renderers need."""
 
-    def __init__(self, start, end, top=10, list_limit=50, max_keys=DEFAULT_MAX_KEYS,
+    def __init__(self, start, end, top=DEFAULT_TOP, list_limit=DEFAULT_LIST_LIMIT, max_keys=DEFAULT_MAX_KEYS,
                  baseline_ips=None, per_key_limit=20):
         self.top_n = top
         self.list_limit = list_limit
@@ -197,24 +194,24 @@ class Aggregator(object):
                 self.outside_chart += 1
 
         actor = entry.get("actor") if isinstance(entry.get("actor"), dict) else {}
-        actor_key = (_text(actor.get("type")), _text(actor.get("id")))
+        actor_key = (text_of(actor.get("type")), text_of(actor.get("id")))
         record = self.actors.get(actor_key)
         if record is not None:
             record["calls"] += 1
             record["failures"] += failed
             if actor.get("name"):
-                record["name"] = _text(actor.get("name"))
+                record["name"] = text_of(actor.get("name"))
             record["span"].see(micros, created_text)
 
-        action = _text(entry.get("action"))
+        action = text_of(entry.get("action"))
         self._count(self.actions, action, failed)
         target = entry.get("target") if isinstance(entry.get("target"), dict) else {}
-        target_type = _text(target.get("type"))
+        target_type = text_of(target.get("type"))
         self._count(self.target_types, target_type, failed)
         status = entry.get("status_code")
         self._count(self.statuses, status if isinstance(status, int) else -1, failed)
 
-        ip = _text(entry.get("client_ip"))
+        ip = text_of(entry.get("client_ip"))
         if actor_key[0] == "api_key":
             self._api_key(actor_key[1], actor, ip, action, failed, micros, created_text)
         ip_record = self.ips.get(ip)
@@ -222,7 +219,7 @@ class Aggregator(object):
             ip_record["calls"] += 1
             ip_record["failures"] += failed
             ip_record["span"].see(micros, created_text)
-            self._bounded_add(ip_record, "actors", _text(actor.get("name") or actor.get("id")))
+            self._bounded_add(ip_record, "actors", text_of(actor.get("name") or actor.get("id")))
 
         if failed and len(self.failed_calls) < self.list_limit:
             self.failed_calls.append(_brief(entry))
@@ -257,11 +254,35 @@ class Aggregator(object):
         record["failures"] += failed
         record["span"].see(micros, created_text)
         if actor.get("name"):
-            record["name"] = _text(actor.get("name"))
+            record["name"] = text_of(actor.get("name"))
         self._bounded_add(record, "ips", ip)
         actions = record["actions"]
         if action in actions or len(actions) < self.per_key_limit:
             actions[action] = actions.get(action, 0) + 1
+
+    def _api_key_rows(self):
+        rows = []
+        for key_id, rec in self.api_keys.top(None, lambda rec: rec["calls"]):
+            actions = sorted(rec["actions"].items(), key=lambda kv: (-kv[1], kv[0]))
+            rows.append({
+                "id": key_id, "name": rec.get("name"), "calls": rec["calls"],
+                "failures": rec["failures"], "first": rec["span"].first_text,
+                "last": rec["span"].last_text, "ips": sorted(rec["ips"]),
+                "ips_more": rec["ips_more"], "top_actions": actions[:3]})
+        return rows
+
+    def _new_ip_rows(self):
+        """Client IPs not in the baseline (all of them without one), by first call."""
+        rows = []
+        for ip, rec in sorted(self.ips.items.items(),
+                              key=lambda kv: (kv[1]["span"].first is None,
+                                              kv[1]["span"].first or 0, kv[0])):
+            if self.baseline_ips is not None and ip in self.baseline_ips:
+                continue
+            rows.append({"ip": ip, "calls": rec["calls"], "failures": rec["failures"],
+                         "first": rec["span"].first_text, "last": rec["span"].last_text,
+                         "actors": sorted(rec["actors"]), "actors_more": rec["actors_more"]})
+        return rows
 
     def figures(self):
         """Plain data: every table and the chart series, sorted deterministically."""
@@ -274,23 +295,8 @@ class Aggregator(object):
                            "failures": rec["failures"], "calls": rec["calls"]}
                           for key, rec in self.actors.top(None, lambda rec: rec["failures"])
                           if rec["failures"]][:top]
-        api_keys = []
-        for key_id, rec in self.api_keys.top(None, lambda rec: rec["calls"]):
-            actions = sorted(rec["actions"].items(), key=lambda kv: (-kv[1], kv[0]))
-            api_keys.append({
-                "id": key_id, "name": rec.get("name"), "calls": rec["calls"],
-                "failures": rec["failures"], "first": rec["span"].first_text,
-                "last": rec["span"].last_text, "ips": sorted(rec["ips"]),
-                "ips_more": rec["ips_more"], "top_actions": actions[:3]})
-        ips = []
-        for ip, rec in sorted(self.ips.items.items(),
-                              key=lambda kv: (kv[1]["span"].first is None,
-                                              kv[1]["span"].first or 0, kv[0])):
-            if self.baseline_ips is not None and ip in self.baseline_ips:
-                continue
-            ips.append({"ip": ip, "calls": rec["calls"], "failures": rec["failures"],
-                        "first": rec["span"].first_text, "last": rec["span"].last_text,
-                        "actors": sorted(rec["actors"]), "actors_more": rec["actors_more"]})
+        api_keys = self._api_key_rows()
+        ips = self._new_ip_rows()
         overflow = dict((name, tally.overflow) for name, tally in (
             ("actors", self.actors), ("actions", self.actions),
             ("target_types", self.target_types), ("client_ips", self.ips),
@@ -347,22 +353,6 @@ def time_bounds(path):
     return low, high
 
 
-def client_ips(path, into, limit):
-    """Add the client IPs of a JSONL file to the set ``into``, up to ``limit`` addresses.
-
-    Returns False when the limit was reached (the baseline is then partial).
-    """
-    for line in read_lines(path):
-        entry = json.loads(line.decode("utf-8"))
-        ip = entry.get("client_ip") if isinstance(entry, dict) else None
-        if ip is None or ip in into:
-            continue
-        if len(into) >= limit:
-            return False
-        into.add(_text(ip))
-    return True
-
-
 def aggregate(path, aggregator):
     """Stream a JSONL file into ``aggregator``; returns it."""
     for number, line in enumerate(read_lines(path), 1):
@@ -374,125 +364,3 @@ def aggregate(path, aggregator):
             raise ValueError("%s line %d is not a JSON object" % (path, number))
         aggregator.add(entry)
     return aggregator
-
-
-REPORT_NAMES = {"markdown": "report.md", "html": "report.html"}
-BASELINE_IP_LIMIT = 200000
-
-
-class ReportError(Exception):
-    """A bundle that cannot be reported on; the message says why."""
-
-
-def _window_micros(manifest, jsonl_path):
-    window = manifest.get("window") if isinstance(manifest.get("window"), dict) else {}
-    start = instant_micros(window.get("since")) if window.get("since") else None
-    end = instant_micros(window.get("until")) if window.get("until") else None
-    if start is None or end is None:
-        low, high = time_bounds(jsonl_path)
-        if start is None:
-            start = low
-        if end is None:
-            run = manifest.get("run") if isinstance(manifest.get("run"), dict) else {}
-            end = instant_micros(run.get("started_at")) or (high + 1 if high is not None else None)
-    if start is None:
-        start = end if end is not None else 0
-    if end is None or end <= start:
-        end = start + 3600 * 1000000
-    return start, end
-
-
-def run_report(src, dest=None, formats=("markdown", "html"), baseline=(), top=10, list_limit=50,
-               title=None, require_verified=True, check_mode=False, max_keys=DEFAULT_MAX_KEYS):
-    """Verify the bundle in ``src``, aggregate its JSONL and write the report files to ``dest``.
-
-    Returns a result dict: paths, changed files, verification and the headline figures.
-    """
-    src = os.path.abspath(src)
-    dest = os.path.abspath(dest or src)
-    if not os.path.isdir(src):
-        raise ReportError("src: %s is not a bundle directory" % src)
-    verified, problems, manifest = bundle.verify_bundle(src)
-    if not verified and require_verified:
-        raise ReportError("the bundle in %s failed verification: %s"
-                          % (src, "; ".join(problems)))
-    manifest = manifest if isinstance(manifest, dict) else {}
-    jsonl = os.path.join(src, bundle.JSONL_NAME)
-    if not os.path.isfile(jsonl):
-        raise ReportError("the bundle in %s has no %s; export it with format jsonl or both"
-                          % (src, bundle.JSONL_NAME))
-
-    baseline_ips = None
-    baseline_partial = False
-    baseline_names = []
-    if baseline:
-        baseline_ips = set()
-        for path in baseline:
-            base_dir = os.path.abspath(path)
-            ok, base_problems, _base_manifest = bundle.verify_bundle(base_dir)
-            if not ok:
-                raise ReportError("baseline: the bundle in %s failed verification: %s"
-                                  % (base_dir, "; ".join(base_problems)))
-            base_jsonl = os.path.join(base_dir, bundle.JSONL_NAME)
-            if not os.path.isfile(base_jsonl):
-                raise ReportError("baseline: %s has no %s" % (base_dir, bundle.JSONL_NAME))
-            if not client_ips(base_jsonl, baseline_ips, BASELINE_IP_LIMIT):
-                baseline_partial = True
-            baseline_names.append(base_dir)
-
-    start, end = _window_micros(manifest, jsonl)
-    aggregator = Aggregator(start, end, top=top, list_limit=list_limit, max_keys=max_keys,
-                            baseline_ips=baseline_ips)
-    try:
-        aggregate(jsonl, aggregator)
-    except ValueError as err:
-        raise ReportError(str(err))
-    figures = aggregator.figures()
-    ctx = render.Context(manifest, bundle.file_sha256(os.path.join(src, bundle.MANIFEST_NAME)),
-                         verified, problems, title=title, baseline=baseline_names,
-                         baseline_partial=baseline_partial)
-
-    outputs = {}
-    if "markdown" in formats:
-        outputs[REPORT_NAMES["markdown"]] = render.render_markdown(figures, ctx).encode("utf-8")
-    if "html" in formats:
-        outputs[REPORT_NAMES["html"]] = render.render_html(figures, ctx).encode("utf-8")
-
-    changed = []
-    for name in sorted(outputs):
-        path = os.path.join(dest, name)
-        if bundle.file_sha256(path) == hashlib.sha256(outputs[name]).hexdigest():
-            continue
-        changed.append(name)
-        if check_mode:
-            continue
-        if not os.path.isdir(dest):
-            os.makedirs(dest)
-        part = bundle.write_bytes_part(dest, name, outputs[name])
-        try:
-            bundle.commit_files(dest, {name: part})
-        finally:
-            bundle.remove_quietly(part.path)
-
-    return {
-        "changed": bool(changed),
-        "changed_files": changed,
-        "src": src,
-        "dest": dest,
-        "paths": dict((fmt, os.path.join(dest, REPORT_NAMES[fmt])) for fmt in formats),
-        "verified": verified,
-        "problems": problems,
-        "manifest_sha256": ctx.manifest_sha256,
-        "window": {"since": ctx.since, "until": ctx.until},
-        "summary": {
-            "entries": figures["entries"],
-            "failed_calls": figures["failures"],
-            "deletions": figures["deletions"],
-            "api_key_calls": figures["api_key_calls"],
-            "actors": figures["actor_count"],
-            "client_ips": figures["ip_count"],
-            "new_client_ips": len(figures["new_ips"]) if figures["baseline"] else None,
-            "completeness": (manifest.get("completeness") or {}).get("status"),
-            "final": (manifest.get("finality") or {}).get("final"),
-        },
-    }

@@ -25,12 +25,9 @@ import getpass
 import hashlib
 import json
 import os
-import re
 import socket
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils._evidence_bundle import (
-    MANIFEST_NAME,
-)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import MANIFEST_NAME
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
     format_utc,
     parse_rfc3339,
@@ -39,33 +36,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import
 MANIFEST_FORMAT = 1
 COLLECTION_NAME = "nirvana_labs.audit"
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
 COMPLETE = "complete"
 MISMATCH = "mismatch"
 TRUNCATED = "truncated"
 NOT_COMPARABLE = "not_comparable"
-
-
-def parse_duration(value):
-    """Seconds from ``300``, ``"300"``, ``"90s"``, ``"5m"``, ``"1h"``, ``"2d"``, ``"1w"``.
-
-    Raises ValueError naming the accepted forms.
-    """
-    if isinstance(value, bool):
-        raise ValueError("expected a duration, got %r" % (value,))
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value).lower())
-        if not match:
-            raise ValueError("%r is not a duration; use seconds (300) or a number and a unit"
-                             " s, m, h, d or w (90s, 5m, 1h, 2d)" % (value,))
-        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
-    return int(seconds) if seconds == int(seconds) else seconds
 
 
 def finality(until, now, settle_seconds):

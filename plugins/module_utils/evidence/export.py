@@ -1,0 +1,280 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One export run: scan, stream to part files, decide what changed, put the bundle in place.
+
+The module is a thin adapter over ``run_export``; keeping the run here, free of Ansible,
+lets tests and the memory measurement drive exactly the code the module runs.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import shutil
+import tempfile
+
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import manifest as mf
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import (
+    DATA_NAMES,
+    DEFAULT_SETTLE,
+    MANIFEST_NAME,
+    SUMS_NAME,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.parts import (
+    commit_files,
+    file_sha256,
+    remove_quietly,
+    remove_stale_parts,
+    write_bytes_part,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.sums import sums_text
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.writer import (
+    RUN_SIZE,
+    BundleWriter,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import QUERY_OPTIONS
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import scan_summary
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
+    format_utc,
+    parse_duration,
+    utc_now,
+)
+
+# Connection options recorded in the manifest's ``run`` section (never the key).
+RECORDED_CONNECTION = ("timeout", "validate_certs", "ca_path", "max_retries", "use_proxy")
+# The scan report's keys the manifest records (with ``client_sorted``: the writer's own word).
+MANIFEST_SCAN_KEYS = ("pushed_down", "stopped_early", "stop_reason", "order")
+
+
+class ExportOptions(object):
+    """What an export needs besides the client and the query, as plain typed values.
+
+    ``query_options`` and ``connection`` are recorded in the manifest as given (the query
+    options as the user typed them; connection settings without the key).
+    """
+
+    def __init__(self, dest, format="jsonl", settle=DEFAULT_SETTLE, previous=None, page_size=100,
+                 max_results=None, base_url=None, query_options=None, connection=None):
+        self.dest = dest
+        self.format = format or "jsonl"
+        self.settle = settle
+        self.previous = previous
+        self.page_size = page_size or 100
+        self.max_results = max_results
+        self.base_url = base_url
+        self.query_options = dict(query_options or {})
+        self.connection = dict(connection or {})
+
+    @classmethod
+    def from_params(cls, params):
+        """From a mapping holding the export module's option names (missing = default)."""
+        return cls(
+            dest=params["dest"], format=params.get("format"),
+            settle=params.get("settle", DEFAULT_SETTLE), previous=params.get("previous"),
+            page_size=params.get("page_size"), max_results=params.get("max_results"),
+            base_url=params.get("base_url"),
+            query_options=dict((name, params.get(name)) for name in sorted(QUERY_OPTIONS)),
+            connection=dict((name, params.get(name)) for name in RECORDED_CONNECTION))
+
+
+def _counts(report, writer):
+    return {
+        "pages": report.get("pages"),
+        "scanned": report.get("scanned"),
+        "matched": report.get("matched"),
+        "duplicates_sent": report.get("duplicates") or 0,
+        "written": writer.written,
+        # Beyond what the scan dropped: the same (created_at, id) met again in the stream.
+        "duplicates_dropped": writer.duplicates,
+        "conflicting_duplicates": writer.conflicts,
+    }
+
+
+def _file_info(dest, name, part):
+    return {
+        "path": os.path.join(dest, name),
+        "sha256": part.sha256,
+        "bytes": part.size,
+        "lines": part.lines,
+    }
+
+
+def _plan(dest, parts, manifest):
+    """What must change in ``dest`` to hold this bundle.
+
+    Returns ``(data_changed, stale, manifest_changed)``: data files whose bytes differ, data
+    files of a format no longer asked for, and whether the manifest's content (all but
+    ``run``) differs.
+    """
+    data_changed = sorted(name for name, part in parts.items()
+                          if file_sha256(os.path.join(dest, name)) != part.sha256)
+    stale = sorted(name for name in DATA_NAMES
+                   if name not in parts and os.path.exists(os.path.join(dest, name)))
+    existing = mf.read_manifest(os.path.join(dest, MANIFEST_NAME))
+    # Compare as JSON round-trips, the form in which the old manifest was read back.
+    new_stable = json.loads(mf.manifest_bytes(mf.stable_view(manifest)).decode("utf-8"))
+    return data_changed, stale, mf.stable_view(existing) != new_stable
+
+
+def _checked(options, query):
+    """``(dest, settle_seconds, previous link)``; InvalidOption for a bad value."""
+    dest = os.path.abspath(options.dest)
+    try:
+        settle_seconds = parse_duration(options.settle)
+    except ValueError as err:
+        raise InvalidOption("settle", str(err))
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        raise InvalidOption("dest", "%s exists and is not a directory" % dest)
+    previous = None
+    if options.previous:
+        try:
+            previous = mf.previous_link(options.previous, query.window.get("since"))
+        except ValueError as err:
+            raise InvalidOption("previous", str(err))
+    return dest, settle_seconds, previous
+
+
+def _workdir(dest, check_mode):
+    if check_mode:
+        # Nothing may be written to dest: parts go to a private folder that is removed.
+        return tempfile.mkdtemp(prefix="nirvana-export-check-")
+    if not os.path.isdir(dest):
+        os.makedirs(dest)
+    remove_stale_parts(dest)
+    return dest
+
+
+def _manifest(options, run, report, writer, parts, window):
+    """The manifest of this run; ``run`` carries its times, paths and settle seconds."""
+    files = dict((name, {"sha256": part.sha256, "bytes": part.size, "lines": part.lines})
+                 for name, part in parts.items())
+    manifest = mf.build_manifest(
+        query=options.query_options,
+        window=window,
+        base_url=options.base_url,
+        version=run["version"],
+        files=files,
+        counts=_counts(report, writer),
+        completeness_=mf.completeness(report, writer.written),
+        finality_=mf.finality(window.get("until"), run["started"], run["settle_seconds"]),
+        previous=run["previous"],
+        run={
+            "started_at": format_utc(run["started"]),
+            "finished_at": format_utc(run["finished"]),
+            "by": mf.run_by(),
+            "dest": run["dest"],
+            "previous_path": options.previous,
+            "connection": dict((k, options.connection.get(k)) for k in RECORDED_CONNECTION),
+        },
+        export_options={"format": options.format, "settle": options.settle,
+                        "settle_seconds": run["settle_seconds"]},
+    )
+    # The writer re-ordered the entries itself (bounded external sort) when they did not
+    # arrive in canonical order: its word, not the scan's, goes into the manifest.
+    manifest["scan"] = scan_summary(report, keys=MANIFEST_SCAN_KEYS,
+                                    client_sorted=writer.client_sorted)
+    return manifest
+
+
+def _stage(dest, workdir, parts, manifest, extra_parts):
+    """Part files for what changed; returns ``(to_commit, stale, changed_files, sha)``.
+
+    New manifest and SHA256SUMS parts are appended to ``extra_parts`` so the caller removes
+    whatever was not committed.
+    """
+    data_changed, stale, manifest_changed = _plan(dest, parts, manifest)
+    changed_files = list(data_changed) + list(stale)
+    to_commit = dict((name, parts[name]) for name in data_changed)
+    if data_changed or stale or manifest_changed:
+        new_manifest = write_bytes_part(workdir, MANIFEST_NAME, mf.manifest_bytes(manifest))
+        extra_parts.append(new_manifest)
+        to_commit[MANIFEST_NAME] = new_manifest
+        changed_files.append(MANIFEST_NAME)
+        manifest_sha = new_manifest.sha256
+    else:
+        manifest_sha = file_sha256(os.path.join(dest, MANIFEST_NAME))
+    hashes = dict((name, part.sha256) for name, part in parts.items())
+    hashes[MANIFEST_NAME] = manifest_sha
+    sums = sums_text(hashes)
+    if to_commit or stale or _read(os.path.join(dest, SUMS_NAME)) != sums:
+        sums_part = write_bytes_part(workdir, SUMS_NAME, sums)
+        extra_parts.append(sums_part)
+        to_commit[SUMS_NAME] = sums_part
+        changed_files.append(SUMS_NAME)
+    return to_commit, stale, changed_files, manifest_sha
+
+
+def run_export(client, query, options, check_mode=False, now=utc_now, version="0.0.0",
+               run_size=RUN_SIZE):
+    """Export the entries ``query`` selects into ``options.dest``; returns the result dict.
+
+    ``options`` is an ``ExportOptions``. Raises AuditLogError (InvalidOption for bad values);
+    on any failure every part file is removed and ``dest`` is as it was.
+    """
+    dest, settle_seconds, previous = _checked(options, query)
+    run = {"started": now(), "dest": dest, "previous": previous, "version": version,
+           "settle_seconds": settle_seconds}
+    workdir = _workdir(dest, check_mode)
+    writer = BundleWriter(workdir, order=query.order, formats=options.format, run_size=run_size)
+    extra_parts = []
+    try:
+        scan = client.scan(query, page_size=options.page_size, max_results=options.max_results)
+        for entry in scan:
+            writer.add(entry)
+        report = scan.report
+        parts = writer.finish()
+        run["finished"] = now()
+        window = dict(report.get("window") or query.window)
+        manifest = _manifest(options, run, report, writer, parts, window)
+        to_commit, stale, changed_files, manifest_sha = _stage(dest, workdir, parts, manifest,
+                                                               extra_parts)
+        if not check_mode:
+            commit_files(dest, to_commit, remove=stale)
+    finally:
+        # Whatever was not renamed into place (unchanged data, or everything on failure or
+        # in check mode) is removed.
+        writer.abort()
+        for part in extra_parts:
+            remove_quietly(part.path)
+        if check_mode:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return _result(dest, parts, manifest, manifest_sha, changed_files, window, writer)
+
+
+def _result(dest, parts, manifest, manifest_sha, changed_files, window, writer):
+    manifest_path = os.path.join(dest, MANIFEST_NAME)
+    comp = manifest["completeness"]
+    fin = manifest["finality"]
+    return {
+        "changed": bool(changed_files),
+        "changed_files": sorted(changed_files),
+        "dest": dest,
+        "files": dict((name, _file_info(dest, name, part)) for name, part in parts.items()),
+        "manifest_path": manifest_path,
+        "manifest_sha256": manifest_sha,
+        "sums_path": os.path.join(dest, SUMS_NAME),
+        "window": {"since": window.get("since"), "until": window.get("until")},
+        "written": writer.written,
+        "total_count": comp["total_count"],
+        "complete": comp["complete"],
+        "completeness": comp,
+        "final": fin["final"],
+        "finality": fin,
+        "counts": manifest["counts"],
+        "scan": manifest["scan"],
+        "previous": manifest["previous"],
+        "run": manifest["run"] if MANIFEST_NAME in changed_files else
+        (mf.read_manifest(manifest_path) or {}).get("run"),
+    }
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
