@@ -14,10 +14,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import json
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.canonical import (
-    canonical_json,
-)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import parse_rfc3339
 
 NEWEST_FIRST = "newest_first"
@@ -51,7 +49,8 @@ def _time_and_id(entry):
     """``(micros or None, id text)``: the two fields the order reads."""
     ident = entry.get("id")
     if not isinstance(ident, str):
-        ident = canonical_json(ident)
+        # Any deterministic spelling ranks a non-text id; the core does not import evidence.
+        ident = json.dumps(ident, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return instant_micros(entry.get("created_at")), ident
 
 
