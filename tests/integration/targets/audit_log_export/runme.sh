@@ -18,29 +18,18 @@ since_day=$(date -u -d "-30 days" +%Y-%m-%d)
 until_day=$(date -u -d "-12 days" +%Y-%m-%d)
 next_day=$(date -u -d "-5 days" +%Y-%m-%d)
 
-write_vars() {
-    local file="$work/vars-$1.yml"
-    (
-        umask 077
-        cat >"$file" <<VARS
-emulator_url: "$EMULATOR_URL"
-emulator_api_key: "$EMULATOR_API_KEY"
-work: "$work"
-since_day: "$since_day"
-until_day: "$until_day"
-next_day: "$next_day"
-VARS
-    )
-    echo "$file"
-}
+# Every playbook reads the emulator and these dates from one variables file (write_vars).
+dates=(work="$work" since_day="$since_day" until_day="$until_day" next_day="$next_day")
 
 echo "=== filtering server"
 start_emulator --api 2026-08 --entries 4000 --seed 31 --now "$now"
-ansible-playbook -i "$INVENTORY_PATH" "$here/export.yml" -e "@$(write_vars filtering)" "$@"
+write_vars filtering "${dates[@]}"
+ansible-playbook -i "$INVENTORY_PATH" "$here/export.yml" -e "@$vars_file" "$@"
 
 echo "=== seed-generation server (same data)"
 start_emulator --api seed --entries 4000 --seed 31 --now "$now"
-ansible-playbook -i "$INVENTORY_PATH" "$here/seed.yml" -e "@$(write_vars seed)" "$@"
+write_vars seed "${dates[@]}"
+ansible-playbook -i "$INVENTORY_PATH" "$here/seed.yml" -e "@$vars_file" "$@"
 
 echo "=== sha256sum -c passes on the bundle, and fails after any byte of any file changes"
 (cd "$work/full" && sha256sum --check --strict SHA256SUMS)
@@ -66,18 +55,6 @@ PY
     done
 done
 echo "OK: every changed byte was caught"
-
-# Set (PUT, with a JSON list of rules) or clear (DELETE) the current emulator's faults.
-faults() {
-    "$python" - "$EMULATOR_URL/_emulator/faults" "$1" "${2:-}" <<'PY'
-import sys
-from urllib.request import Request, urlopen
-url, method, body = sys.argv[1], sys.argv[2], sys.argv[3]
-request = Request(url, data=body.encode("utf-8") if body else None, method=method,
-                  headers={"Content-Type": "application/json"})
-urlopen(request, timeout=10).read()
-PY
-}
 
 # Looks for files of the bundle that look complete (the final names); parts are hidden.
 complete_looking() {
@@ -111,9 +88,9 @@ wait_for_part() {
 
 echo "=== emulator killed mid-export"
 start_emulator --api 2026-08 --entries 3000 --seed 32 --now "$now"
-faults PUT '[{"kind": "latency", "fixed_ms": 15}]'
-vars=$(write_vars slow)
-ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars" \
+emulator_faults PUT '[{"kind": "latency", "fixed_ms": 15}]'
+write_vars slow "${dates[@]}"
+ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars_file" \
     -e "dest=$work/killed-server" >"$work/killed-server.log" 2>&1 &
 playbook=$!
 wait_for_part "$work/killed-server"
@@ -132,9 +109,9 @@ echo "OK: the failed export left nothing behind"
 
 echo "=== module killed mid-export (SIGKILL: no cleanup can run)"
 start_emulator --api 2026-08 --entries 3000 --seed 33 --now "$now"
-faults PUT '[{"kind": "latency", "fixed_ms": 15}]'
-vars=$(write_vars slow2)
-ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars" \
+emulator_faults PUT '[{"kind": "latency", "fixed_ms": 15}]'
+write_vars slow2 "${dates[@]}"
+ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars_file" \
     -e "dest=$work/killed-module" >"$work/killed-module.log" 2>&1 &
 playbook=$!
 wait_for_part "$work/killed-module"
@@ -152,8 +129,8 @@ if [ -n "$left" ]; then
     exit 1
 fi
 echo "OK: only hidden parts are left: $(parts_of "$work/killed-module" | tr '\n' ' ')"
-faults DELETE
-ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars" \
+emulator_faults DELETE
+ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars_file" \
     -e "dest=$work/killed-module" "$@"
 if [ -n "$(parts_of "$work/killed-module")" ]; then
     echo "FAILED: the next run did not remove the dead run's parts" >&2
