@@ -9,6 +9,7 @@
 #   start_emulator --export-connection --tls        # a second one; also sets NIRVANA_LABS_*
 #   vvvv_log lookup_audit_log                       # sets work (OUTPUT_DIR or a temp dir), log
 #   write_vars filtering api_generation=2026-08     # sets vars_file; extra KEY=VALUE lines
+#   use_emulator seed api_generation=seed -- --api seed --entries 500   # both of the above
 #   run_playbook main.yml -e expect=ok              # -vvvv into $log with -e @$vars_file
 #   emulator_faults PUT '[{"kind": "latency", "fixed_ms": 15}]'   # or: emulator_faults DELETE
 #   assert_key_not_logged                           # no key write_vars saw is in $log
@@ -72,7 +73,8 @@ start_emulator() {
     fi
     exports=$("$(emulator_python)" "$(_emulator_launcher)" start ${flags[@]+"${flags[@]}"} \
         --timeout "$EMULATOR_START_TIMEOUT" -- "$@") || return 1
-    eval "$exports"
+    EMULATOR_PID=
+    eval "$exports"   # export EMULATOR_URL=... lines, each value quoted by launcher.py
     _EMULATOR_PIDS+=("$EMULATOR_PID")
 }
 
@@ -113,6 +115,19 @@ write_vars() {
         done
     ) >"$vars_file"
     _EMULATOR_KEYS+=("$EMULATOR_API_KEY")
+}
+
+# use_emulator NAME [KEY=VALUE...] -- [serve.py options]: start_emulator, then write_vars.
+use_emulator() {
+    local name=$1 pairs=()
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        pairs+=("$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    start_emulator "$@"
+    write_vars "$name" ${pairs[@]+"${pairs[@]}"}
 }
 
 # One ansible-playbook run at -vvvv with the vars file, appended to $log; on failure the

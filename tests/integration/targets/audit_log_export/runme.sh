@@ -22,13 +22,11 @@ next_day=$(date -u -d "-5 days" +%Y-%m-%d)
 dates=(work="$work" since_day="$since_day" until_day="$until_day" next_day="$next_day")
 
 echo "=== filtering server"
-start_emulator --api 2026-08 --entries 4000 --seed 31 --now "$now"
-write_vars filtering "${dates[@]}"
+use_emulator filtering "${dates[@]}" -- --api 2026-08 --entries 4000 --seed 31 --now "$now"
 ansible-playbook -i "$INVENTORY_PATH" "$here/export.yml" -e "@$vars_file" "$@"
 
 echo "=== seed-generation server (same data)"
-start_emulator --api seed --entries 4000 --seed 31 --now "$now"
-write_vars seed "${dates[@]}"
+use_emulator seed "${dates[@]}" -- --api seed --entries 4000 --seed 31 --now "$now"
 ansible-playbook -i "$INVENTORY_PATH" "$here/seed.yml" -e "@$vars_file" "$@"
 
 echo "=== sha256sum -c passes on the bundle, and fails after any byte of any file changes"
@@ -86,14 +84,19 @@ wait_for_part() {
     return 1
 }
 
+# A slow export (15 ms per request) into $work/NAME in the background, its pid in playbook;
+# returns once its first part file exists.
+start_slow_export() {
+    use_emulator "$1" "${dates[@]}" -- --api 2026-08 --entries 3000 --seed "$2" --now "$now"
+    emulator_faults PUT '[{"kind": "latency", "fixed_ms": 15}]'
+    ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars_file" \
+        -e "dest=$work/$1" >"$work/$1.log" 2>&1 &
+    playbook=$!
+    wait_for_part "$work/$1"
+}
+
 echo "=== emulator killed mid-export"
-start_emulator --api 2026-08 --entries 3000 --seed 32 --now "$now"
-emulator_faults PUT '[{"kind": "latency", "fixed_ms": 15}]'
-write_vars slow "${dates[@]}"
-ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars_file" \
-    -e "dest=$work/killed-server" >"$work/killed-server.log" 2>&1 &
-playbook=$!
-wait_for_part "$work/killed-server"
+start_slow_export killed-server 32
 kill -KILL "$EMULATOR_PID"
 if wait "$playbook"; then
     echo "FAILED: the export succeeded although the server died" >&2
@@ -108,13 +111,7 @@ fi
 echo "OK: the failed export left nothing behind"
 
 echo "=== module killed mid-export (SIGKILL: no cleanup can run)"
-start_emulator --api 2026-08 --entries 3000 --seed 33 --now "$now"
-emulator_faults PUT '[{"kind": "latency", "fixed_ms": 15}]'
-write_vars slow2 "${dates[@]}"
-ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars_file" \
-    -e "dest=$work/killed-module" >"$work/killed-module.log" 2>&1 &
-playbook=$!
-wait_for_part "$work/killed-module"
+start_slow_export killed-module 33
 # The part file names the pid of the module process that writes it: kill exactly that one.
 part=$(parts_of "$work/killed-module" | grep '^\.audit_log\.jsonl\.' | head -n 1)
 module_pid=$(echo "$part" | cut -d. -f4)

@@ -11,17 +11,14 @@ vvvv_log audit_log_info
 # the target runs; it is today, so relative windows (3d) still find entries.
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
-start_emulator --api 2026-08 --entries 500 --seed 11 --now "$now"
-write_vars filtering api_generation=2026-08
+use_emulator filtering api_generation=2026-08 -- --api 2026-08 --entries 500 --seed 11 --now "$now"
 run_playbook main.yml
 run_playbook errors.yml
 
-start_emulator --api seed --entries 500 --seed 12 --now "$now"
-write_vars seed api_generation=seed
+use_emulator seed api_generation=seed -- --api seed --entries 500 --seed 12 --now "$now"
 run_playbook main.yml
 
-start_emulator --api 2026-08 --tls --entries 500 --seed 13 --now "$now"
-write_vars tls api_generation=2026-08
+use_emulator tls api_generation=2026-08 -- --api 2026-08 --tls --entries 500 --seed 13 --now "$now"
 run_playbook tls.yml
 
 assert_key_not_logged

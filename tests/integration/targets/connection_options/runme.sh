@@ -8,8 +8,7 @@ set -eu
 source ../../emulator.sh
 
 vvvv_log connection_options
-start_emulator --api 2026-08 --tls --entries 300 --seed 31
-write_vars tls
+use_emulator tls -- --api 2026-08 --tls --entries 300 --seed 31
 
 unset NO_PROXY no_proxy
 run_playbook main.yml -e check_set=main

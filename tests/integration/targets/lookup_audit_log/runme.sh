@@ -22,8 +22,7 @@ write_cfg() {
     cfg_file=$cfg
 }
 
-start_emulator --api 2026-08 --entries 500 --seed 21 --now "$now"
-write_vars filtering api_generation=2026-08
+use_emulator filtering api_generation=2026-08 -- --api 2026-08 --entries 500 --seed 21 --now "$now"
 run_playbook main.yml
 
 # Precedence without keyword arguments: vars > env > ansible.cfg > default. Assignments before
@@ -36,12 +35,10 @@ write_cfg good "$EMULATOR_URL"
 ANSIBLE_CONFIG=$cfg_file run_playbook config.yml -e expect=ok
 ANSIBLE_CONFIG=$cfg_file NIRVANA_LABS_BASE_URL=$nowhere run_playbook config.yml -e expect=unreachable
 
-start_emulator --api seed --entries 500 --seed 22 --now "$now"
-write_vars seed api_generation=seed
+use_emulator seed api_generation=seed -- --api seed --entries 500 --seed 22 --now "$now"
 run_playbook main.yml
 
-start_emulator --api 2026-08 --tls --entries 500 --seed 23 --now "$now"
-write_vars tls api_generation=2026-08
+use_emulator tls api_generation=2026-08 -- --api 2026-08 --tls --entries 500 --seed 23 --now "$now"
 run_playbook main.yml
 run_playbook tls.yml
 
