@@ -107,13 +107,15 @@ write_vars() {
     vars_file="$work/emulator-$1.yml"
     shift
     (
-        umask 077
-        printf 'emulator_url: "%s"\nemulator_api_key: "%s"\nemulator_ca_path: "%s"\n' \
-            "$EMULATOR_URL" "$EMULATOR_API_KEY" "${EMULATOR_CA_PATH:-}"
-        for pair in "$@"; do
-            printf '%s: "%s"\n' "${pair%%=*}" "${pair#*=}"
-        done
-    ) >"$vars_file"
+        umask 077   # before the file is opened: the redirection is inside the subshell
+        {
+            printf 'emulator_url: "%s"\nemulator_api_key: "%s"\nemulator_ca_path: "%s"\n' \
+                "$EMULATOR_URL" "$EMULATOR_API_KEY" "${EMULATOR_CA_PATH:-}"
+            for pair in "$@"; do
+                printf '%s: "%s"\n' "${pair%%=*}" "${pair#*=}"
+            done
+        } >"$vars_file"
+    )
     _EMULATOR_KEYS+=("$EMULATOR_API_KEY")
 }
 

@@ -15,10 +15,12 @@ nowhere=http://127.0.0.1:9
 write_cfg() {
     local cfg="$work/ansible-$1.cfg"
     (
-        umask 077
-        if [ -n "${ANSIBLE_CONFIG:-}" ] && [ -f "$ANSIBLE_CONFIG" ]; then cat "$ANSIBLE_CONFIG"; fi
-        printf '\n[nirvana_labs]\nbase_url = %s\napi_key = %s\nmax_retries = 0\n' "$2" "$EMULATOR_API_KEY"
-    ) >"$cfg"
+        umask 077   # before the file is opened: the redirection is inside the subshell
+        {
+            if [ -n "${ANSIBLE_CONFIG:-}" ] && [ -f "$ANSIBLE_CONFIG" ]; then cat "$ANSIBLE_CONFIG"; fi
+            printf '\n[nirvana_labs]\nbase_url = %s\napi_key = %s\nmax_retries = 0\n' "$2" "$EMULATOR_API_KEY"
+        } >"$cfg"
+    )
     cfg_file=$cfg
 }
 
