@@ -10,11 +10,14 @@ From Python (this file imports nothing of the emulator or the collection)::
     with EmulatorProcess(["--entries", "500", "--tls"]) as emu:
         emu.url, emu.api_key, emu.ca_path, emu.pid, emu.info
 
-From a shell (what tests/integration/emulator.sh does)::
+From a shell (what tests/integration/emulator.sh does): the shell starts the emulator itself,
+so it stays the shell's child and ``wait`` reaps it (an orphan would linger as a zombie until
+init reaps it)::
 
-    eval "$(python tests/emulator/launcher.py start -- --entries 500 --tls)"
+    python tests/emulator/launcher.py exec -- --entries 500 --tls >"$out" 2>"$err" &
+    eval "$(python tests/emulator/launcher.py ready --pid $! --stdout "$out" --stderr "$err")"
     ... "$EMULATOR_URL" "$EMULATOR_API_KEY" "$EMULATOR_CA_PATH" "$EMULATOR_PID" ...
-    python tests/emulator/launcher.py stop "$EMULATOR_PID"
+    python tests/emulator/launcher.py stop "$EMULATOR_PID"; wait "$EMULATOR_PID"
 
 ``--port 0`` always comes first, so the emulator listens on a free loopback port.
 """
@@ -49,6 +52,27 @@ class EmulatorError(RuntimeError):
     """The emulator exited or stayed silent before printing its ready line."""
 
 
+def serve_command(args, script=SERVE, python=None):
+    """The command line of one emulator: ``--port 0`` first, then ``args``."""
+    return [python or sys.executable, script, "--port", "0"] + [str(a) for a in args]
+
+
+def wait_for_ready_line(read, running, timeout):
+    """The first line ``read()`` (all stdout so far, bytes) holds, decoded; polls while
+    ``running()`` and for at most ``timeout`` seconds, then raises EmulatorError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = running()  # before reading: a line printed just before exiting still counts
+        data = read()
+        if b"\n" in data:
+            return data.split(b"\n", 1)[0].decode("utf-8")
+        if not alive:
+            raise EmulatorError("the emulator exited before it listened")
+        if time.monotonic() > deadline:
+            raise EmulatorError("the emulator printed nothing in %.0f s" % timeout)
+        time.sleep(0.02)
+
+
 class EmulatorProcess(object):
     """One ``serve.py`` process.
 
@@ -60,7 +84,7 @@ class EmulatorProcess(object):
 
     def __init__(self, args=(), script=SERVE, python=None, stderr=None, die_with_parent=False,
                  timeout=START_TIMEOUT):
-        self.args = [python or sys.executable, script, "--port", "0"] + [str(a) for a in args]
+        self.args = serve_command(args, script, python)
         self.stderr_path = stderr
         self.die_with_parent = die_with_parent
         self.timeout = timeout
@@ -70,8 +94,7 @@ class EmulatorProcess(object):
         self._stderr = None
 
     def start(self):
-        # stdout goes to an unlinked file, not a pipe: nothing has to keep reading it, and the
-        # emulator outlives this process when the shell CLI started it.
+        # stdout goes to an unlinked file, not a pipe: nothing has to keep reading it.
         self._stdout = tempfile.TemporaryFile(mode="w+b")
         if self.stderr_path:
             self._stderr = open(self.stderr_path, "w+b")
@@ -84,18 +107,15 @@ class EmulatorProcess(object):
         return self
 
     def _ready_line(self):
-        deadline = time.monotonic() + self.timeout
-        while True:
+        def read():
             self._stdout.seek(0)
-            data = self._stdout.read()
-            if b"\n" in data:
-                return data.split(b"\n", 1)[0].decode("utf-8")
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                why = "exited with %s" % self.process.returncode if self.process.returncode \
-                    is not None else "printed nothing in %.0f s" % self.timeout
-                self.stop()
-                raise EmulatorError("the emulator %s: %s" % (why, self.stderr_text()))
-            time.sleep(0.02)
+            return self._stdout.read()
+
+        try:
+            return wait_for_ready_line(read, lambda: self.process.poll() is None, self.timeout)
+        except EmulatorError as err:
+            self.stop()
+            raise EmulatorError("%s: %s" % (err, self.stderr_text()))
 
     def stdout_text(self):
         """Everything it printed on stdout so far (the ready line first)."""
@@ -205,30 +225,45 @@ def stop_pids(pids, timeout=5.0):
                 pass
 
 
+def _read_file(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _ready(args):
+    try:
+        line = wait_for_ready_line(lambda: _read_file(args.stdout), lambda: _alive(args.pid),
+                                   args.timeout)
+    except EmulatorError as err:
+        stderr = _read_file(args.stderr).decode("utf-8", "replace").strip() if args.stderr else ""
+        sys.stderr.write("launcher.py: %s: %s\n" % (err, stderr))
+        return 1
+    sys.stdout.write(shell_exports(json.loads(line), args.export_connection))
+    return 0
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Start or stop the audit-log API emulator.")
+    parser = argparse.ArgumentParser(description="Start, wait for or stop the audit-log API"
+                                     " emulator from a shell.")
     commands = parser.add_subparsers(dest="command")
-    start = commands.add_parser("start", help="start serve.py; print shell exports")
-    start.add_argument("--export-connection", action="store_true",
+    run = commands.add_parser("exec", help="become serve.py with --port 0 and these options")
+    run.add_argument("serve_args", nargs=argparse.REMAINDER, help="serve.py options, after --")
+    ready = commands.add_parser("ready", help="wait for its ready line; print shell exports")
+    ready.add_argument("--pid", type=int, required=True, help="the emulator's pid")
+    ready.add_argument("--stdout", required=True, help="the file its stdout goes to")
+    ready.add_argument("--stderr", help="the file its stderr goes to (quoted on failure)")
+    ready.add_argument("--timeout", type=float, default=START_TIMEOUT)
+    ready.add_argument("--export-connection", action="store_true",
                        help="also export NIRVANA_LABS_BASE_URL, _API_KEY and _CA_PATH")
-    start.add_argument("--stderr", metavar="FILE", help="the emulator's stderr (default: dropped"
-                       " once it listens)")
-    start.add_argument("--timeout", type=float, default=START_TIMEOUT)
-    start.add_argument("serve_args", nargs=argparse.REMAINDER,
-                       help="serve.py options, after --")
     stop = commands.add_parser("stop", help="stop emulators by pid")
     stop.add_argument("pids", type=int, nargs="*")
     args = parser.parse_args(argv)
-    if args.command == "start":
+    if args.command == "exec":
         serve_args = args.serve_args[1:] if args.serve_args[:1] == ["--"] else args.serve_args
-        emulator = EmulatorProcess(serve_args, stderr=args.stderr, timeout=args.timeout)
-        try:
-            emulator.start()
-        except EmulatorError as err:
-            sys.stderr.write("launcher.py: %s\n" % err)
-            return 1
-        sys.stdout.write(shell_exports(emulator.info, args.export_connection))
-        return 0
+        command = serve_command(serve_args)
+        os.execv(command[0], command)
+    if args.command == "ready":
+        return _ready(args)
     if args.command == "stop":
         stop_pids(args.pids)
         return 0

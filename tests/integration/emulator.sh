@@ -23,7 +23,10 @@
 # ansible-test runs the target from a copy under tests/output/.tmp/ inside the collection, so
 # the launcher is found by walking up to the collection root; EMULATOR_LAUNCHER overrides that.
 
+# Set by start_emulator (through eval); declared here for readers and shellcheck.
+export EMULATOR_URL="" EMULATOR_API_KEY="" EMULATOR_CA_PATH="" EMULATOR_PID="" EMULATOR_INFO=""
 _EMULATOR_PIDS=()
+_EMULATOR_FILES=()
 _EMULATOR_KEYS=()
 EMULATOR_START_TIMEOUT=${EMULATOR_START_TIMEOUT:-60}
 
@@ -56,26 +59,40 @@ emulator_python() {
 }
 
 stop_emulators() {
+    local pid
     if [ ${#_EMULATOR_PIDS[@]} -gt 0 ]; then
         "$(emulator_python)" "$(_emulator_launcher)" stop "${_EMULATOR_PIDS[@]}" || true
+        for pid in "${_EMULATOR_PIDS[@]}"; do
+            wait "$pid" 2>/dev/null || true   # reap it: no zombie outlives the target
+        done
     fi
     _EMULATOR_PIDS=()
+    if [ ${#_EMULATOR_FILES[@]} -gt 0 ]; then
+        rm -f "${_EMULATOR_FILES[@]}"
+    fi
+    _EMULATOR_FILES=()
 }
 
 start_emulator() {
-    local exports flags=()
+    local python launcher out err exports flags=()
     if [ "${1:-}" = --export-connection ]; then
         flags+=(--export-connection)
         shift
     fi
+    python=$(emulator_python) || return 1
+    launcher=$(_emulator_launcher) || return 1
+    out=$(mktemp)
+    err=$(mktemp)
+    _EMULATOR_FILES+=("$out" "$err")
     if [ ${#_EMULATOR_PIDS[@]} -eq 0 ]; then
         trap stop_emulators EXIT
     fi
-    exports=$("$(emulator_python)" "$(_emulator_launcher)" start ${flags[@]+"${flags[@]}"} \
-        --timeout "$EMULATOR_START_TIMEOUT" -- "$@") || return 1
-    EMULATOR_PID=
+    # Started here, not by launcher.py, so that it stays this shell's child (see launcher.py).
+    "$python" "$launcher" exec -- "$@" >"$out" 2>"$err" &
+    _EMULATOR_PIDS+=("$!")
+    exports=$("$python" "$launcher" ready --pid "$!" --stdout "$out" --stderr "$err" \
+        --timeout "$EMULATOR_START_TIMEOUT" ${flags[@]+"${flags[@]}"}) || return 1
     eval "$exports"   # export EMULATOR_URL=... lines, each value quoted by launcher.py
-    _EMULATOR_PIDS+=("$EMULATOR_PID")
 }
 
 # Set (PUT, with a JSON list of rules) or clear (DELETE) the current emulator's faults.

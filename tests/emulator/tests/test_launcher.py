@@ -8,7 +8,6 @@ import shlex
 import ssl
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -29,31 +28,31 @@ def _exports(text):
     return out
 
 
-def _gone(pid, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with open("/proc/%d/stat" % pid) as handle:
-                if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return True
-        except IOError:
-            return True
-        time.sleep(0.05)
-    return False
+def _shell_start(tmp_path, *serve_args, **ready_flags):
+    """What emulator.sh does: ``exec`` in the background, then ``ready``; (process, ready)."""
+    out, err = tmp_path / "out", tmp_path / "err"
+    with open(str(out), "wb") as stdout, open(str(err), "wb") as stderr:
+        process = subprocess.Popen([sys.executable, LAUNCHER, "exec", "--"] + list(serve_args),
+                                   stdout=stdout, stderr=stderr)
+    flags = ["--export-connection"] if ready_flags.get("export_connection") else []
+    ready = subprocess.run([sys.executable, LAUNCHER, "ready", "--pid", str(process.pid),
+                            "--stdout", str(out), "--stderr", str(err)] + flags,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=120, check=False)
+    return process, ready
 
 
-def test_cli_start_prints_exports_and_the_emulator_outlives_it_until_stop():
-    started = subprocess.run(
-        [sys.executable, LAUNCHER, "start", "--export-connection", "--", "--entries", "20",
-         "--now", NOW, "--api-key", "k-cli", "--tls"],
-        stdout=subprocess.PIPE, universal_newlines=True, timeout=60, check=True)
-    env = _exports(started.stdout)
-    pid = int(env["EMULATOR_PID"])
+def test_cli_exec_ready_and_stop_as_emulator_sh_uses_them(tmp_path):
+    process, ready = _shell_start(tmp_path, "--entries", "20", "--now", NOW, "--api-key",
+                                  "k-cli", "--tls", export_connection=True)
     try:
+        assert ready.returncode == 0, ready.stderr
+        env = _exports(ready.stdout)
+        # exec became serve.py: the shell's own child is the emulator, so its wait reaps it.
+        assert int(env["EMULATOR_PID"]) == process.pid
         assert env["EMULATOR_API_KEY"] == env["NIRVANA_LABS_API_KEY"] == "k-cli"
         assert env["EMULATOR_URL"] == env["NIRVANA_LABS_BASE_URL"]
         assert env["EMULATOR_URL"].startswith("https://127.0.0.1:")
-        assert os.path.exists(env["EMULATOR_CA_PATH"])
         assert env["NIRVANA_LABS_CA_PATH"] == env["EMULATOR_CA_PATH"]
         assert '"entries": 20' in env["EMULATOR_INFO"]
         c = Client(env["EMULATOR_URL"], api_key="k-cli",
@@ -61,27 +60,25 @@ def test_cli_start_prints_exports_and_the_emulator_outlives_it_until_stop():
         assert c.get("/v1/audit_logs").status == 200
         c.close()
     finally:
-        subprocess.run([sys.executable, LAUNCHER, "stop", str(pid)], timeout=60, check=True)
-    assert _gone(pid)
+        subprocess.run([sys.executable, LAUNCHER, "stop", str(process.pid)], timeout=60,
+                       check=True)
+    assert process.wait(5) == 0
 
 
-def test_cli_start_without_tls_exports_an_empty_ca_path_and_no_connection():
-    started = subprocess.run([sys.executable, LAUNCHER, "start", "--", "--entries", "5"],
-                             stdout=subprocess.PIPE, universal_newlines=True, timeout=60,
-                             check=True)
-    env = _exports(started.stdout)
-    stop_pids([int(env["EMULATOR_PID"])])
+def test_cli_without_tls_exports_an_empty_ca_path_and_no_connection(tmp_path):
+    process, ready = _shell_start(tmp_path, "--entries", "5")
+    stop_pids([process.pid])
+    assert process.wait(5) == 0
+    env = _exports(ready.stdout)
     assert env["EMULATOR_CA_PATH"] == ""
     assert not any(name.startswith("NIRVANA_LABS_") for name in env)
-    assert _gone(int(env["EMULATOR_PID"]))
 
 
-def test_cli_start_failure_exits_1_with_serve_py_message():
-    failed = subprocess.run([sys.executable, LAUNCHER, "start", "--", "--entries", "-1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            universal_newlines=True, timeout=60, check=False)
-    assert failed.returncode == 1 and failed.stdout == ""
-    assert "--entries and --seed must be >= 0" in failed.stderr
+def test_cli_ready_fails_with_serve_py_message_when_it_exits(tmp_path):
+    process, ready = _shell_start(tmp_path, "--entries", "-1")
+    assert process.wait(5) == 2
+    assert ready.returncode == 1 and ready.stdout == ""
+    assert "--entries and --seed must be >= 0" in ready.stderr
 
 
 def test_python_api_always_uses_port_0_and_stops():
@@ -93,5 +90,5 @@ def test_python_api_always_uses_port_0_and_stops():
 
 
 def test_python_api_start_failure_raises_with_stderr():
-    with pytest.raises(EmulatorError, match="(?s)exited with 2.*invalid choice: 'meteor'"):
+    with pytest.raises(EmulatorError, match="(?s)exited before it listened.*invalid choice: 'meteor'"):
         EmulatorProcess(["--api", "meteor"]).start()
