@@ -13,6 +13,7 @@
 #   run_playbook main.yml -e expect=ok              # -vvvv into $log with -e @$vars_file
 #   emulator_faults PUT '[{"kind": "latency", "fixed_ms": 15}]'   # or: emulator_faults DELETE
 #   assert_key_not_logged                           # no key write_vars saw is in $log
+#   work_dir, log_file, vars_path NAME              # print work, log, NAME's vars file
 #
 # start_emulator exports EMULATOR_URL, EMULATOR_API_KEY, EMULATOR_CA_PATH (empty without
 # --tls), EMULATOR_PID and EMULATOR_INFO (the whole JSON line). With --export-connection (first
@@ -121,7 +122,7 @@ vvvv_log() {
 # line. Sets vars_file and remembers the key for assert_key_not_logged.
 write_vars() {
     local pair
-    vars_file="$work/emulator-$1.yml"
+    vars_file=$(vars_path "$1")
     shift
     (
         umask 077   # before the file is opened: the redirection is inside the subshell
@@ -148,6 +149,12 @@ use_emulator() {
     start_emulator "$@"
     write_vars "$name" ${pairs[@]+"${pairs[@]}"}
 }
+
+# What a runme.sh reads of the helpers' state: ansible-test's shellcheck does not follow
+# `source`, so a target calls these instead of naming work, log or vars_file itself.
+work_dir() { echo "$work"; }
+log_file() { echo "$log"; }
+vars_path() { echo "$work/emulator-$1.yml"; }   # the file write_vars NAME writes
 
 # One ansible-playbook run at -vvvv with the vars file, appended to $log; on failure the
 # failing task (without the -vvvv noise around it) and exit 1.

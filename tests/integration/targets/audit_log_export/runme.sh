@@ -23,11 +23,11 @@ dates=(work="$work" since_day="$since_day" until_day="$until_day" next_day="$nex
 
 echo "=== filtering server"
 use_emulator filtering "${dates[@]}" -- --api 2026-08 --entries 4000 --seed 31 --now "$now"
-ansible-playbook -i "$INVENTORY_PATH" "$here/export.yml" -e "@$vars_file" "$@"
+ansible-playbook -i "$INVENTORY_PATH" "$here/export.yml" -e "@$(vars_path filtering)" "$@"
 
 echo "=== seed-generation server (same data)"
 use_emulator seed "${dates[@]}" -- --api seed --entries 4000 --seed 31 --now "$now"
-ansible-playbook -i "$INVENTORY_PATH" "$here/seed.yml" -e "@$vars_file" "$@"
+ansible-playbook -i "$INVENTORY_PATH" "$here/seed.yml" -e "@$(vars_path seed)" "$@"
 
 echo "=== sha256sum -c passes on the bundle, and fails after any byte of any file changes"
 (cd "$work/full" && sha256sum --check --strict SHA256SUMS)
@@ -89,7 +89,7 @@ wait_for_part() {
 start_slow_export() {
     use_emulator "$1" "${dates[@]}" -- --api 2026-08 --entries 3000 --seed "$2" --now "$now"
     emulator_faults PUT '[{"kind": "latency", "fixed_ms": 15}]'
-    ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars_file" \
+    ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$(vars_path "$1")" \
         -e "dest=$work/$1" >"$work/$1.log" 2>&1 &
     playbook=$!
     wait_for_part "$work/$1"
@@ -127,7 +127,7 @@ if [ -n "$left" ]; then
 fi
 echo "OK: only hidden parts are left: $(parts_of "$work/killed-module" | tr '\n' ' ')"
 emulator_faults DELETE
-ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars_file" \
+ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$(vars_path killed-module)" \
     -e "dest=$work/killed-module" "$@"
 if [ -n "$(parts_of "$work/killed-module")" ]; then
     echo "FAILED: the next run did not remove the dead run's parts" >&2

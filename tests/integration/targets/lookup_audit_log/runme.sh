@@ -13,7 +13,8 @@ nowhere=http://127.0.0.1:9
 
 # ansible.cfg with a [nirvana_labs] section, on top of the configuration ansible-test made.
 write_cfg() {
-    local cfg="$work/ansible-$1.cfg"
+    local cfg
+    cfg="$(work_dir)/ansible-$1.cfg"
     (
         umask 077   # before the file is opened: the redirection is inside the subshell
         {
@@ -47,7 +48,7 @@ run_playbook tls.yml
 # Warnings: one per main.yml run for the id left out with on_missing=warn, none for skip,
 # and one per run for the list cut short by max_results.
 # Older ansible-core wraps warnings at 80 columns, so they are searched with all blanks removed.
-count() { tr -d ' \n' <"$log" | grep -o -- "$1" | wc -l; }
+count() { tr -d ' \n' <"$(log_file)" | grep -o -- "$1" | wc -l; }
 warned=$(count "noauditlogentryhastheid'missing-warn-id';leftout")
 skipped=$(count "'missing-skip-id';leftout")
 capped=$(count "max_resultscutthelistshort:7matchingentriesreturned")
