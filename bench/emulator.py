@@ -6,18 +6,17 @@ truth), stop."""
 
 import json
 import os
-import select
 import ssl
-import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SERVE = os.path.join(os.path.dirname(HERE), "tests", "emulator", "serve.py")
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "emulator"))
+
+from launcher import SERVE, EmulatorProcess  # noqa: E402 pylint: disable=wrong-import-position
+
 SERVE_NODELAY = os.path.join(HERE, "serve_emulator.py")
-START_TIMEOUT = 120.0
 
 
 def latency_rule(ms):
@@ -25,83 +24,17 @@ def latency_rule(ms):
     return [{"kind": "latency", "fixed_ms": ms, "jitter_ms": 0, "path": "/v1/"}]
 
 
-class Emulator(object):
-    """``with Emulator(entries=10000, api="2026-08", tls=False, log_dir=...) as emu:``"""
+class Emulator(EmulatorProcess):
+    """``with Emulator(entries=10000, api="2026-08", tls=False, log_dir=...) as emu:``; its
+    stderr goes to a log file in ``log_dir``."""
 
     def __init__(self, entries, log_dir, api="2026-08", tls=False, seed=0, as_is=False):
+        args = ["--entries", entries, "--seed", seed, "--api", api] + (["--tls"] if tls else [])
+        name = "emulator-%d-%s%s.log" % (entries, api, "-tls" if tls else "")
+        super(Emulator, self).__init__(args, script=SERVE if as_is else SERVE_NODELAY,
+                                       stderr=os.path.join(log_dir, name))
         self.entries = entries
-        self.api = api
         self.tls = tls
-        self.seed = seed
-        self.log_dir = log_dir
-        self.as_is = as_is
-        self.proc = None
-        self.info = None
-        self._stderr = None
-
-    def start(self):
-        script = SERVE if self.as_is else SERVE_NODELAY
-        cmd = [sys.executable, script, "--entries", str(self.entries), "--seed", str(self.seed),
-               "--api", self.api]
-        if self.tls:
-            cmd.append("--tls")
-        name = "emulator-%d-%s%s.log" % (self.entries, self.api, "-tls" if self.tls else "")
-        self._stderr = open(os.path.join(self.log_dir, name), "w")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr)
-        line = self._first_line()
-        self.info = json.loads(line.decode("utf-8"))
-        return self
-
-    def _first_line(self):
-        deadline = time.time() + START_TIMEOUT
-        buf = b""
-        while b"\n" not in buf:
-            left = deadline - time.time()
-            if left <= 0 or self.proc.poll() is not None:
-                log = self._stderr.name
-                self.stop()
-                raise RuntimeError("the emulator did not start (see %s)" % log)
-            ready = select.select([self.proc.stdout], [], [], min(left, 1.0))[0]
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 4096)
-                if not chunk:
-                    continue
-                buf += chunk
-        return buf.split(b"\n", 1)[0]
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self.proc is not None and self.proc.stdout:
-            self.proc.stdout.close()
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    # -- what clients need --------------------------------------------------------------------
-
-    @property
-    def url(self):
-        return self.info["url"]
-
-    @property
-    def api_key(self):
-        return self.info["api_key"]
-
-    @property
-    def ca_path(self):
-        return self.info.get("ca_path")
 
     # -- admin API ----------------------------------------------------------------------------
 

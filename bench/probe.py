@@ -8,7 +8,8 @@
 Modes: ``idle`` (imports, a client, one page: the floor every mode pays), ``scan`` (the
 collection's client over every entry, each one dropped once counted), ``export`` (the export
 module's own run, ``run_export``, to JSONL in ``dest``), ``session`` (a bare requests.Session
-loop that decodes every page and drops it). Prints one JSON line: entries, seconds, pages and
+loop that decodes every page and drops it), ``module`` (a module file run with its arguments
+file, see module_run). Prints one JSON line: entries, seconds, pages and
 ``peak_kib``, the process's own peak RSS.
 
 The peak is VmHWM from /proc/self/status, the high-water mark of this program's memory since
@@ -33,7 +34,30 @@ def peak_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux; an upper bound
 
 
+def module_run(spec):
+    """Mode ``module``: run one module file as Ansible runs it (``python module.py args.json``),
+    here in this process so the peak is the module's own; its result is printed as ``result``."""
+    import io  # pylint: disable=import-outside-toplevel
+    import runpy  # pylint: disable=import-outside-toplevel
+    sys.path.insert(0, spec["collections"])
+    sys.argv = [spec["module"], spec["args_file"]]
+    out = io.StringIO()
+    saved, sys.stdout = sys.stdout, out
+    start = time.perf_counter()
+    try:
+        runpy.run_path(spec["module"], run_name="__main__")
+    except SystemExit:
+        pass  # exit_json and fail_json end the module this way
+    finally:
+        sys.stdout = saved
+    seconds = time.perf_counter() - start
+    result = json.loads(out.getvalue().strip().splitlines()[-1])
+    sys.stdout.write(json.dumps({"result": result, "seconds": seconds, "peak_kib": peak_kib()}) + "\n")
+
+
 def main(spec):
+    if spec["mode"] == "module":
+        return module_run(spec)
     sys.path.insert(0, spec["collections"])
     sys.path.insert(0, spec["bench"])
     # Everything any mode needs is imported before the clock starts and by every mode, so

@@ -144,6 +144,22 @@ def _memory(res):
     return lines
 
 
+def _modules(res):
+    small, large = res["sizes"]
+    lines = ["7. Peak RSS (MiB) of the module processes, as Ansible runs them (JSONL export,"
+             " then the report of that bundle)"]
+    rows = []
+    for name in ("audit_log_export", "audit_log_report"):
+        m = res["modules"][name]
+        rows.append([name, _fmt(m["rss_small"]["median"], "%.1f"),
+                     _fmt(m["rss_large"]["median"], "%.1f"),
+                     _fmt(m["ratio_large_to_small"], "%.2f x"),
+                     _fmt(m["seconds_large"]["median"], "%.1f s"),
+                     _fmt(m["entries_per_s_large"], "%d/s")])
+    return lines + _rows(["module", "%d" % small, "%d" % large, "ratio", "time at %d" % large,
+                          "rate"], rows)
+
+
 def _overhead(res):
     lines = ["6. Overhead per call, one entry by id, %d calls each in one playbook run"
              % res["calls_per_kind"]]
@@ -158,7 +174,7 @@ def _overhead(res):
 
 
 SECTIONS = (("scan", _scan), ("connections", _connections), ("pushdown", _pushdown),
-            ("memory", _memory), ("overhead", _overhead))
+            ("memory", _memory), ("overhead", _overhead), ("modules", _modules))
 
 
 def table(document):

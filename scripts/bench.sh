@@ -5,7 +5,9 @@
 #
 # Builds or reuses the pinned venv of the newest ansible-core (scripts/venv.sh), then runs
 # bench/run.py with it: a table on stdout, the JSON under bench/results/. Progress goes to
-# stderr. Other knobs (repetitions, one phase only) are listed in bench/run.py.
+# stderr. Phase 7 (`modules`) is the peak memory of the export and report module processes
+# (formerly scripts/measure_export_rss.py): BENCH_ONLY=modules runs it alone. Other knobs
+# (repetitions, one phase only) are listed in bench/run.py.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -5,7 +5,7 @@
 
     python tests/emulator/bench.py [--sizes 10000 1000000] [--requests 200] [--json FILE]
 
-For each size it starts ``serve.py`` as a subprocess, then times requests from one keep-alive
+For each size it starts ``serve.py`` as a subprocess (launcher.py), then times requests from one keep-alive
 connection: latency as the client sees it (HTTP included; wall time, so a busy host shows), and
 the server's CPU time for each request, from its stats log (what the emulator itself costs):
 
@@ -22,12 +22,16 @@ import argparse
 import http.client
 import json
 import os
-import subprocess
 import sys
 import time
 from urllib.parse import urlencode, urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from audit_emulator import Dataset  # noqa: E402 pylint: disable=wrong-import-position
+from launcher import EmulatorProcess  # noqa: E402 pylint: disable=wrong-import-position
+
 NOW = "2026-11-01T00:00:00Z"
 
 
@@ -87,16 +91,11 @@ def _filters(k, actors):
 
 
 def bench_size(size, requests):
-    cmd = [sys.executable, os.path.join(HERE, "serve.py"), "--entries", str(size), "--now", NOW,
-           "--api-key", "bench"]
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, universal_newlines=True)
-    try:
-        info = json.loads(proc.stdout.readline())
+    with EmulatorProcess(["--entries", size, "--now", NOW, "--api-key", "bench"]) as emu:
+        info, pid = emu.info, emu.process.pid
         startup = time.perf_counter() - started
-        rss_idle = _proc_kb(proc.pid, "VmRSS")
-        sys.path.insert(0, HERE)
-        from audit_emulator import Dataset  # pylint: disable=import-outside-toplevel
+        rss_idle = _proc_kb(pid, "VmRSS")
         actors = [a["id"] for a in Dataset(entries=0, now=NOW).actors]
         client = Client(info["url"], info["api_key"])
         result = {"entries": size, "startup_s": round(startup, 2), "rss_after_start_mb": round(rss_idle / 1024.0, 1)}
@@ -136,12 +135,9 @@ def bench_size(size, requests):
             result[name] = {"n": len(times), "p50_ms": round(_pct(times, 0.5), 2),
                             "p99_ms": round(_pct(times, 0.99), 2), "max_ms": round(max(times), 2),
                             "cpu_p50_ms": round(_pct(mine, 0.5), 2), "cpu_p99_ms": round(_pct(mine, 0.99), 2)}
-        result["rss_peak_mb"] = round(_proc_kb(proc.pid, "VmHWM") / 1024.0, 1)
-        result["rss_end_mb"] = round(_proc_kb(proc.pid, "VmRSS") / 1024.0, 1)
+        result["rss_peak_mb"] = round(_proc_kb(pid, "VmHWM") / 1024.0, 1)
+        result["rss_end_mb"] = round(_proc_kb(pid, "VmRSS") / 1024.0, 1)
         return result
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def main(argv=None):

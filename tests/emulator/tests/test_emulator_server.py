@@ -18,6 +18,7 @@ from audit_emulator import Dataset
 from audit_emulator.server import Emulator
 
 from emulator_testlib import API_KEY, EMULATOR_DIR, ENTRIES, NOW, SEED, Client
+from launcher import EmulatorProcess
 
 LIST = "/v1/audit_logs"
 SERVE = os.path.join(EMULATOR_DIR, "serve.py")
@@ -172,16 +173,16 @@ def test_tls_without_the_ca_fails_verification(tls_emu):
 
 
 def _start(*args):
-    proc = subprocess.Popen([sys.executable, SERVE] + list(args), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, universal_newlines=True)
-    line = proc.stdout.readline()
-    return proc, json.loads(line) if line else None
+    emulator = EmulatorProcess(args).start()
+    return emulator, emulator.info
 
 
-def _stop(proc, sig=signal.SIGTERM):
-    proc.send_signal(sig)
-    out, dummy = proc.communicate(timeout=15)
-    return proc.returncode, out
+def _stop(emulator, sig=signal.SIGTERM):
+    """Its exit code and what it printed after the ready line."""
+    code = emulator.stop(sig, timeout=15)
+    out = emulator.stdout_text().split("\n", 1)[1]
+    emulator.close()
+    return code, out
 
 
 def test_serve_py_prints_one_json_line_and_stops_cleanly(tmp_path):
@@ -192,7 +193,7 @@ def test_serve_py_prints_one_json_line_and_stops_cleanly(tmp_path):
     try:
         assert set(["url", "api_key", "ca_path", "pid", "now", "seed", "entries", "api", "redirect_url"]) <= set(info)
         assert (info["api_key"], info["ca_path"], info["pid"], info["now"], info["seed"], info["entries"],
-                info["api"]) == ("k1", None, proc.pid, NOW, 3, 500, "2026-08")
+                info["api"]) == ("k1", None, proc.process.pid, NOW, 3, 500, "2026-08")
         c = Client(info["url"], api_key="k1")
         assert c.get(LIST).status == 503
         page = c.get(LIST).json()

@@ -18,29 +18,16 @@ since_day=$(date -u -d "-30 days" +%Y-%m-%d)
 until_day=$(date -u -d "-12 days" +%Y-%m-%d)
 next_day=$(date -u -d "-5 days" +%Y-%m-%d)
 
-write_vars() {
-    local file="$work/vars-$1.yml"
-    (
-        umask 077
-        cat >"$file" <<VARS
-emulator_url: "$EMULATOR_URL"
-emulator_api_key: "$EMULATOR_API_KEY"
-work: "$work"
-since_day: "$since_day"
-until_day: "$until_day"
-next_day: "$next_day"
-VARS
-    )
-    echo "$file"
-}
+# Every playbook reads the emulator and these dates from one variables file (write_vars).
+dates=(work="$work" since_day="$since_day" until_day="$until_day" next_day="$next_day")
 
 echo "=== filtering server"
-start_emulator --api 2026-08 --entries 4000 --seed 31 --now "$now"
-ansible-playbook -i "$INVENTORY_PATH" "$here/export.yml" -e "@$(write_vars filtering)" "$@"
+use_emulator filtering "${dates[@]}" -- --api 2026-08 --entries 4000 --seed 31 --now "$now"
+ansible-playbook -i "$INVENTORY_PATH" "$here/export.yml" -e "@$(vars_path filtering)" "$@"
 
 echo "=== seed-generation server (same data)"
-start_emulator --api seed --entries 4000 --seed 31 --now "$now"
-ansible-playbook -i "$INVENTORY_PATH" "$here/seed.yml" -e "@$(write_vars seed)" "$@"
+use_emulator seed "${dates[@]}" -- --api seed --entries 4000 --seed 31 --now "$now"
+ansible-playbook -i "$INVENTORY_PATH" "$here/seed.yml" -e "@$(vars_path seed)" "$@"
 
 echo "=== sha256sum -c passes on the bundle, and fails after any byte of any file changes"
 (cd "$work/full" && sha256sum --check --strict SHA256SUMS)
@@ -66,18 +53,6 @@ PY
     done
 done
 echo "OK: every changed byte was caught"
-
-# Set (PUT, with a JSON list of rules) or clear (DELETE) the current emulator's faults.
-faults() {
-    "$python" - "$EMULATOR_URL/_emulator/faults" "$1" "${2:-}" <<'PY'
-import sys
-from urllib.request import Request, urlopen
-url, method, body = sys.argv[1], sys.argv[2], sys.argv[3]
-request = Request(url, data=body.encode("utf-8") if body else None, method=method,
-                  headers={"Content-Type": "application/json"})
-urlopen(request, timeout=10).read()
-PY
-}
 
 # Looks for files of the bundle that look complete (the final names); parts are hidden.
 complete_looking() {
@@ -109,14 +84,19 @@ wait_for_part() {
     return 1
 }
 
+# A slow export (15 ms per request) into $work/NAME in the background, its pid in playbook;
+# returns once its first part file exists.
+start_slow_export() {
+    use_emulator "$1" "${dates[@]}" -- --api 2026-08 --entries 3000 --seed "$2" --now "$now"
+    emulator_faults PUT '[{"kind": "latency", "fixed_ms": 15}]'
+    ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$(vars_path "$1")" \
+        -e "dest=$work/$1" >"$work/$1.log" 2>&1 &
+    playbook=$!
+    wait_for_part "$work/$1"
+}
+
 echo "=== emulator killed mid-export"
-start_emulator --api 2026-08 --entries 3000 --seed 32 --now "$now"
-faults PUT '[{"kind": "latency", "fixed_ms": 15}]'
-vars=$(write_vars slow)
-ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars" \
-    -e "dest=$work/killed-server" >"$work/killed-server.log" 2>&1 &
-playbook=$!
-wait_for_part "$work/killed-server"
+start_slow_export killed-server 32
 kill -KILL "$EMULATOR_PID"
 if wait "$playbook"; then
     echo "FAILED: the export succeeded although the server died" >&2
@@ -131,13 +111,7 @@ fi
 echo "OK: the failed export left nothing behind"
 
 echo "=== module killed mid-export (SIGKILL: no cleanup can run)"
-start_emulator --api 2026-08 --entries 3000 --seed 33 --now "$now"
-faults PUT '[{"kind": "latency", "fixed_ms": 15}]'
-vars=$(write_vars slow2)
-ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars" \
-    -e "dest=$work/killed-module" >"$work/killed-module.log" 2>&1 &
-playbook=$!
-wait_for_part "$work/killed-module"
+start_slow_export killed-module 33
 # The part file names the pid of the module process that writes it: kill exactly that one.
 part=$(parts_of "$work/killed-module" | grep '^\.audit_log\.jsonl\.' | head -n 1)
 module_pid=$(echo "$part" | cut -d. -f4)
@@ -152,8 +126,8 @@ if [ -n "$left" ]; then
     exit 1
 fi
 echo "OK: only hidden parts are left: $(parts_of "$work/killed-module" | tr '\n' ' ')"
-faults DELETE
-ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$vars" \
+emulator_faults DELETE
+ansible-playbook -i "$INVENTORY_PATH" "$here/interrupt.yml" -e "@$(vars_path killed-module)" \
     -e "dest=$work/killed-module" "$@"
 if [ -n "$(parts_of "$work/killed-module")" ]; then
     echo "FAILED: the next run did not remove the dead run's parts" >&2

@@ -53,7 +53,7 @@ def pytest_collection_modifyitems(session, config, items):
 def pytest_unconfigure(config):
     if _OWNER and _OWNER[0] == os.getpid():
         for emulator in _RUNNING.values():
-            emulator.stop()
+            emulator.close()
         _RUNNING.clear()
 
 

@@ -8,15 +8,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import json
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
+from ansible_collections.nirvana_labs.audit.tests.emulator.launcher import EmulatorProcess
 
 EMULATOR_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "emulator"))
 NOW = "2026-11-28T12:00:00Z"
@@ -26,20 +23,22 @@ ENTRIES = 3000
 API_KEY = "nl-test-key-5f1d3c0ffee"
 
 
-class RunningEmulator(object):
-    """A started emulator: its URL, key, admin API and ground truth."""
+class RunningEmulator(EmulatorProcess):
+    """A started emulator (tests/emulator/launcher.py): its URL, key, admin API and ground
+    truth. It stops when the process that started it dies."""
 
-    def __init__(self, process, info, args):
-        self.process = process
-        self.info = info
-        self.args = args
-        self.url = info["url"]
-        self.api_key = info["api_key"]
-        self.ca_path = info.get("ca_path")
-        import requests
-        self.admin = requests.Session()
-        self.admin.verify = self.ca_path or True
-        self.admin.trust_env = False
+    def __init__(self, args):
+        super(RunningEmulator, self).__init__(args, die_with_parent=True)
+        self._session = None
+
+    @property
+    def admin(self):
+        if self._session is None:
+            import requests
+            self._session = requests.Session()
+            self._session.verify = self.ca_path or True
+            self._session.trust_env = False
+        return self._session
 
     def _admin(self, method, path, **kwargs):
         response = self.admin.request(method, self.url + "/_emulator/" + path, timeout=10, **kwargs)
@@ -58,38 +57,11 @@ class RunningEmulator(object):
     def requests_log(self):
         return self.stats()["log"]
 
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
-def _die_with_parent():
-    """Linux: the emulator gets SIGTERM when the process that started it dies, so no test
-    run, however it ends, leaves emulators behind."""
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
 
 def start_emulator(*extra):
-    args = [sys.executable, os.path.join(EMULATOR_DIR, "serve.py"), "--port", "0",
-            "--seed", str(SEED), "--entries", str(ENTRIES), "--now", NOW,
+    args = ["--seed", str(SEED), "--entries", str(ENTRIES), "--now", NOW,
             "--api-key", API_KEY] + list(extra)
-    errors = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors,
-                               universal_newlines=True, preexec_fn=_die_with_parent)
-    line = process.stdout.readline()
-    if not line:
-        process.kill()
-        errors.seek(0)
-        raise RuntimeError("emulator did not start: %s" % errors.read())
-    return RunningEmulator(process, json.loads(line), args)
+    return RunningEmulator(args).start()
 
 
 def dataset(entries=ENTRIES):
