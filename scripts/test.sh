@@ -368,24 +368,24 @@ run_galaxy_checks() {
     local tool_env=(env "PATH=$venv/bin:$PATH" "ANSIBLE_COLLECTIONS_PATH=$WORK/tools")
 
     if wanted tarball; then
-        run_step "tarball: no generated files" "$dir" check_galaxy_line "${tool_env[@]}" \
+        run_step "tarball contents" "$dir" check_galaxy_line "${tool_env[@]}" \
             bash scripts/check_tarball.sh "$WORK/tarball"
     fi
     if wanted ee; then
         # the emulator runs on the first runner venv (it has tests/emulator/requirements.txt)
         if emulator_python=$(audit_venv "${VERSIONS%% *}" 2>>"$LOGS/venv-galaxy.log")/bin/python; then
-            run_step "ee + awx runner" "$dir" check_galaxy_line "${tool_env[@]}" \
+            run_step "ee and awx runner" "$dir" check_galaxy_line "${tool_env[@]}" \
                 "EMULATOR_PYTHON=$emulator_python" bash scripts/check_ee.sh "$WORK/ee"
         else
-            record "ee + awx runner" "NOT RUN" 0 "no venv for the emulator; log: $LOGS/venv-galaxy.log"
+            record "ee and awx runner" "NOT RUN" 0 "no venv for the emulator; log: $LOGS/venv-galaxy.log"
         fi
     fi
     if wanted docsite; then
-        run_step "docsite (antsibull-docs)" "$dir" check_galaxy_line "${tool_env[@]}" \
+        run_step "docsite" "$dir" check_galaxy_line "${tool_env[@]}" \
             bash scripts/check_docsite.sh "$WORK/docsite"
     fi
     if wanted release; then
-        run_step "changelog release dry run" "$dir" check_galaxy_line "${tool_env[@]}" \
+        run_step "changelog release" "$dir" check_galaxy_line "${tool_env[@]}" \
             bash scripts/check_changelog_release.sh "$WORK/release"
     fi
 }
