@@ -19,7 +19,8 @@ fail() {
 
 rm -rf "$WORK"
 # antsibull-docs wants a folder that only its owner can write to
-mkdir -p -m 700 "$WORK"
+mkdir -p "$(dirname "$WORK")"
+mkdir -m 700 "$WORK"
 antsibull-docs sphinx-init --use-current --squash-hierarchy --fail-on-error \
     --title "Nirvana Labs audit collection" --dest-dir "$WORK" nirvana_labs.audit
 cat >>"$WORK/conf.py" <<'EOF'

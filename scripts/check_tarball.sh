@@ -20,6 +20,7 @@ AUDIT_ROOT=${AUDIT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 # shellcheck source=scripts/ansible_test_env.sh
 source "$AUDIT_ROOT/scripts/ansible_test_env.sh"
 
+indent() { while IFS= read -r line; do printf '  %s\n' "$line"; done; }
 fail() {
     echo "FAILED: $*" >&2
     exit 1
@@ -93,7 +94,7 @@ problems=0
 extra=$(LC_ALL=C comm -13 "$WORK/source.txt" "$WORK/packed.txt")
 if [ -n "$extra" ]; then
     echo "packed but not a source file (generated?):" >&2
-    sed 's/^/  /' <<<"$extra" >&2
+    indent <<<"$extra" >&2
     problems=1
 fi
 # The collection's content: every source file here must ship.
@@ -101,7 +102,7 @@ content_re='^(plugins|roles|playbooks|meta|docs|extensions|changelogs)/|^(README
 missing=$(grep -E "$content_re" "$WORK/source.txt" | grep -vE '(^|/)\.' | LC_ALL=C comm -23 - "$WORK/packed.txt")
 if [ -n "$missing" ]; then
     echo "source files of the collection left out of the tarball:" >&2
-    sed 's/^/  /' <<<"$missing" >&2
+    indent <<<"$missing" >&2
     problems=1
 fi
 shipped_tests=$(grep '^tests/' "$WORK/packed.txt" | paste -sd' ' -)
