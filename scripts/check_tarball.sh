@@ -99,7 +99,9 @@ if [ -n "$extra" ]; then
 fi
 # The collection's content: every source file here must ship.
 content_re='^(plugins|roles|playbooks|meta|docs|extensions|changelogs)/|^(README\.md|LICENSE|CHANGELOG\.md|CONTRIBUTING\.md)$'
-missing=$(grep -E "$content_re" "$WORK/source.txt" | grep -vE '(^|/)\.' | LC_ALL=C comm -23 - "$WORK/packed.txt")
+# (minus hidden files and what galaxy.yml keeps in the repository on purpose)
+repo_only_re='(^|/)\.|^changelogs/fragments/|^docs/awx/'
+missing=$(grep -E "$content_re" "$WORK/source.txt" | grep -vE "$repo_only_re" | LC_ALL=C comm -23 - "$WORK/packed.txt")
 if [ -n "$missing" ]; then
     echo "source files of the collection left out of the tarball:" >&2
     indent <<<"$missing" >&2
