@@ -7,7 +7,7 @@ ANSIBLE ?= 2.17 2.21
 ARGS ?=
 RUN = AUDIT_ANSIBLE_VERSIONS="$(ANSIBLE)" AUDIT_TEST_ARGS="$(ARGS)" bash scripts/test.sh
 
-.PHONY: help test sanity units emulator integration lint build demo bench pin clean
+.PHONY: help test sanity units emulator integration lint build tarball ee docsite release galaxy demo bench pin clean
 
 help:
 	@echo "make test         the whole pipeline: sanity, units, emulator, integration on"
@@ -16,6 +16,10 @@ help:
 	@echo "make sanity | units | emulator | integration   one step (ANSIBLE=, ARGS=)"
 	@echo "make lint         ansible-lint, antsibull-docs and antsibull-changelog lint"
 	@echo "make build        ansible-galaxy collection build, then galaxy-importer"
+	@echo "make tarball | ee | docsite | release   one check of how users get the collection:"
+	@echo "                  no generated file packed; EE + AWX credential through"
+	@echo "                  ansible-runner; antsibull-docs site; changelog release dry run"
+	@echo "make galaxy       those four"
 	@echo "make demo | bench scripts/demo.sh | scripts/bench.sh"
 	@echo "make pin          re-resolve requirements/*.in into the pinned requirements/*.txt"
 	@echo "make clean        remove the venvs (.venv/) and the pipeline's work dir"
@@ -23,8 +27,11 @@ help:
 test:
 	@$(RUN) --label "make-test"
 
-sanity units emulator integration build:
+sanity units emulator integration build tarball ee docsite release:
 	@$(RUN) --label "make $@" $@
+
+galaxy:
+	@$(RUN) --label "make galaxy" tarball ee docsite release
 
 lint:
 	@$(RUN) --label "make lint" lint docs changelog

@@ -4,7 +4,8 @@
 #   bash scripts/test.sh [--label NAME] [STEP...]
 #
 # STEP is one of: sanity units emulator integration (run once per ansible-core version, in
-# that order), lint docs changelog build (run once, afterwards). No STEP means all of them.
+# that order), lint docs changelog build (run once, afterwards), then tarball ee docsite
+# release (once: how users get the collection; see run_galaxy_checks). No STEP means all.
 # Environment:
 #   AUDIT_ANSIBLE_VERSIONS  ansible-core versions for the per-version steps (default "2.17 2.21")
 #   AUDIT_TEST_ARGS         extra arguments for every ansible-test call (e.g. "--test pylint")
@@ -29,10 +30,12 @@ if [ "${1:-}" = --label ]; then
     shift 2
 fi
 STEPS=("$@")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(sanity units emulator integration lint docs changelog build)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(sanity units emulator integration lint docs changelog build
+    tarball ee docsite release)
 for step in "${STEPS[@]}"; do
     case "$step" in
         sanity | units | emulator | integration | lint | docs | changelog | build) ;;
+        tarball | ee | docsite | release) ;;
         *)
             echo "scripts/test.sh: unknown step '$step'" >&2
             exit 2
@@ -347,6 +350,51 @@ check_importer() {
     echo "$(grep -cE '^WARNING' "$1") warnings"
 }
 
+# --- how users get the collection: tarball, execution environment / AWX, docsite, release ----
+# Each runs once, on the tools venv, in the laid-out copy; the scripts say what they check.
+
+run_galaxy_checks() {
+    local steps=() venv start dir emulator_python
+    for step in tarball ee docsite release; do
+        wanted "$step" && steps+=("$step")
+    done
+    [ ${#steps[@]} -gt 0 ] || return 0
+
+    start=$SECONDS
+    if ! venv=$(audit_venv tools 2>"$LOGS/venv-galaxy.log") || ! dir=$(audit_layout "$WORK/tools"); then
+        record "venv tools (galaxy)" FAIL $((SECONDS - start)) "log: $LOGS/venv-galaxy.log"
+        return 0
+    fi
+    local tool_env=(env "PATH=$venv/bin:$PATH" "ANSIBLE_COLLECTIONS_PATH=$WORK/tools")
+
+    if wanted tarball; then
+        run_step "tarball contents" "$dir" check_galaxy_line "${tool_env[@]}" \
+            bash scripts/check_tarball.sh "$WORK/tarball"
+    fi
+    if wanted ee; then
+        # the emulator runs on the first runner venv (it has tests/emulator/requirements.txt)
+        if emulator_python=$(audit_venv "${VERSIONS%% *}" 2>>"$LOGS/venv-galaxy.log")/bin/python; then
+            run_step "ee and awx runner" "$dir" check_galaxy_line "${tool_env[@]}" \
+                "EMULATOR_PYTHON=$emulator_python" bash scripts/check_ee.sh "$WORK/ee"
+        else
+            record "ee and awx runner" "NOT RUN" 0 "no venv for the emulator; log: $LOGS/venv-galaxy.log"
+        fi
+    fi
+    if wanted docsite; then
+        run_step "docsite" "$dir" check_galaxy_line "${tool_env[@]}" \
+            bash scripts/check_docsite.sh "$WORK/docsite"
+    fi
+    if wanted release; then
+        run_step "changelog release" "$dir" check_galaxy_line "${tool_env[@]}" \
+            bash scripts/check_changelog_release.sh "$WORK/release"
+    fi
+}
+
+# The scripts end with "OK" or a one-line summary, "<what>: <figures>": that is the note.
+check_galaxy_line() {
+    grep -E '^(tarball|ee|docsite|changelog release [^ ]+): ' "$1" | tail -n 1
+}
+
 # --- main ------------------------------------------------------------------------------------
 
 echo "$LABEL: steps: ${STEPS[*]}; ansible-core: $VERSIONS; work dir: $WORK"
@@ -357,6 +405,7 @@ for version in $VERSIONS; do
     run_version "$version"
 done
 run_tools
+run_galaxy_checks
 
 echo
 printf '%-24s %-8s %7s  %s\n' STEP RESULT TIME NOTE
