@@ -18,6 +18,8 @@ KINDS = ("gzip", "oversized", "drip", "endless_cursor")
 # Plan actions the handler streams with ``pieces``.
 STREAMED = ("pad", "drip")
 ENDLESS_PREFIX = "endless."
+# empty_page's cursor: the real cursor of the same offset behind this prefix, so it is new.
+AGAIN_PREFIX = "again."
 
 
 def _compressor(encoding):
@@ -81,6 +83,13 @@ def _endless(emulator, answer, target):
         pagination = answer.body["pagination"]
         pagination["next_cursor"] = "%s1.%d" % (ENDLESS_PREFIX, pagination["total_count"])
     return answer
+
+
+def unwrap_cursor(query_string):
+    """The query string with an empty_page cursor turned back into the real one."""
+    if AGAIN_PREFIX not in query_string:
+        return query_string
+    return query_string.replace("cursor=" + AGAIN_PREFIX, "cursor=")
 
 
 def pieces(head, plan):

@@ -248,7 +248,7 @@ class Handler(BaseHTTPRequestHandler):
             answer = error(429, "rate_limited", "too many requests",
                            [("Retry-After", str(max(1, int(math.ceil(wait)))))])
         else:
-            answer = em.api.handle(self.command, path, query, auth)
+            answer = em.api.handle(self.command, path, hostile.unwrap_cursor(query), auth)
         delay, rule = em.faults.pick(self.command, path, target, answer.kind)
         plan = em.plan(answer, rule, target)
         # Recorded before any wait, so a request a test gave up on cannot turn up in the stats
@@ -528,8 +528,11 @@ class Emulator(object):
             count = len(answer.body["items"])
             pagination["next_cursor"] = codec.encode(page.offset + count - 1, page.binding)
         elif kind == "empty_page":
+            # A fresh cursor to the same entries, as a filtering server that skipped a
+            # segment would send (a cursor equal to the request's would be a loop).
             answer.body["items"] = []
-            pagination["next_cursor"] = codec.encode(page.offset, page.binding)
+            pagination["next_cursor"] = hostile.AGAIN_PREFIX + codec.encode(page.offset,
+                                                                            page.binding)
         elif kind == "wrong_total":
             pagination["total_count"] = page.total + p["delta"]
 
