@@ -263,22 +263,29 @@ class _Decoder(object):
                                    " asked for (%s)" % (self.encoding, ACCEPT_ENCODING))
         self._started = False
 
-    def decode(self, data, room):
-        """At most ``room + 1`` decoded bytes of ``data`` (one more than room says: too much;
-        what is beyond is dropped, as the caller stops there)."""
+    def decode(self, data):
+        """Yield the decoded bytes of ``data`` in pieces of at most _READ_CHUNK: a bomb's
+        output is never held in one piece, the caller stops at its cap."""
         if self._zlib is None:
-            return data
-        try:
-            out = self._zlib.decompress(data, room + 1)
-        except zlib.error:
-            if self.encoding == "deflate" and not self._started:
-                # Some servers send raw deflate without the zlib wrapper, as urllib3 allows.
-                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                self._started = True
-                return self.decode(data, room)
-            raise BadResponseError("the API answered with a corrupt %s body" % self.encoding)
-        self._started = True
-        return out
+            yield data
+            return
+        while True:
+            try:
+                out = self._zlib.decompress(data, _READ_CHUNK)
+            except zlib.error:
+                if self.encoding == "deflate" and not self._started:
+                    # Some servers send raw deflate without the zlib wrapper; urllib3 allows it.
+                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._started = True
+                    continue
+                raise BadResponseError("the API answered with a corrupt %s body"
+                                       % self.encoding)
+            self._started = True
+            if out:
+                yield out
+            data = self._zlib.unconsumed_tail
+            if not data and len(out) < _READ_CHUNK:
+                return
 
     def finish(self):
         if self._zlib is not None and not self._zlib.eof:
@@ -293,9 +300,10 @@ def read_body(raw, encoding, limit):
     decoder = _Decoder(encoding)
     body = bytearray()
     for chunk in raw.stream(_READ_CHUNK, decode_content=False):
-        body += decoder.decode(chunk, limit - len(body))
-        if len(body) > limit:
-            return body, False
+        for piece in decoder.decode(chunk):
+            body += piece
+            if len(body) > limit:
+                return body, False
     decoder.finish()
     return body, True
 

@@ -256,7 +256,7 @@ def test_a_compression_bomb_is_decoded_no_further_than_the_cap(encoding, wbits):
     from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import read_body
     raw = _Raw(_bomb(64, wbits))
     body, whole = read_body(raw, encoding, 1 << 20)
-    assert whole is False and len(body) == (1 << 20) + 1
+    assert whole is False and (1 << 20) < len(body) <= (1 << 20) + 65536
     assert raw.read < sum(len(c) for c in raw.chunks)  # stopped reading, too
     body, whole = read_body(_Raw(_bomb(2, wbits)), encoding, 4 << 20)
     assert whole is True and body == b"\0" * (2 << 20)
