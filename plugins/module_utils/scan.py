@@ -367,8 +367,8 @@ class Scan(object):
             reason = "stopped after max_pages=%d pages" % self.max_pages
         elif self.deadline is not None and self._clock() - started >= self.deadline:
             report["stopped_by"] = "deadline"
-            reason = "stopped at the deadline of %g s, after %d pages" % (self.deadline,
-                                                                         report["pages"])
+            reason = "stopped at the deadline of %g s, after %d pages" % (
+                self.deadline, report["pages"])
         else:
             return False
         report["complete"] = False
