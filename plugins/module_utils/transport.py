@@ -509,8 +509,8 @@ class Transport(object):
             if self._watchdog.fired or isinstance(err, (requests.exceptions.Timeout,
                                                         socket.timeout)):
                 raise TransportError(
-                    "no complete response from %s within %g s (timeout is a deadline for each"
-                    " attempt: connection, headers and the whole body)"
+                    "no response from %s within %g s (timeout is a deadline for each attempt:"
+                    " connection, headers and the whole body)"
                     % (self._host(url), self.timeout))
             raise TransportError("connection to %s failed: %s" % (
                 self._host(url), self._describe(err)))
