@@ -633,8 +633,12 @@ class Transport(object):
     def _describe(self, err):
         # The innermost reason, without the URL-and-retry preamble of urllib3's messages.
         reason = err
-        while getattr(reason, "args", None) and isinstance(reason.args[0], BaseException):
-            reason = reason.args[0]
+        while True:
+            # requests wraps as (text, exception): ('Connection aborted.', RemoteDisconnected())
+            inner = [a for a in getattr(reason, "args", ()) if isinstance(a, BaseException)]
+            if not inner:
+                break
+            reason = inner[-1]
         inner = getattr(reason, "reason", None)
         if isinstance(inner, BaseException):
             reason = inner
