@@ -116,7 +116,7 @@ def _json_type(value):
 
 
 def _wrong_type(where, value, expected):
-    return BadResponseError("the API answered with %s that is %s, not %s"
+    return BadResponseError("the API answered with %s %s, not %s"
                             % (where, _json_type(value), expected))
 
 
@@ -124,18 +124,18 @@ def check_entry(entry):
     """Raise BadResponseError unless the fields the scan reads have their JSON types (or are
     absent or null, which the filters treat as not matching)."""
     if not isinstance(entry, dict):
-        raise _wrong_type("an entry", entry, "an object")
+        raise _wrong_type("an entry that is", entry, "an object")
     for name, kind in _ENTRY_FIELDS:
         value = entry.get(name)
         if value is not None and not isinstance(value, kind):
-            raise _wrong_type("an entry whose %s" % name, value,
+            raise _wrong_type("an entry whose %s is" % name, value,
                               "an object" if kind is dict else "a string")
     for name, fields in _NESTED_FIELDS:
         inner = entry.get(name) or {}
         for field in fields:
             value = inner.get(field)
             if value is not None and not isinstance(value, str):
-                raise _wrong_type("an entry whose %s.%s" % (name, field), value, "a string")
+                raise _wrong_type("an entry whose %s.%s is" % (name, field), value, "a string")
 
 
 def _read_page(page):
@@ -146,14 +146,14 @@ def _read_page(page):
     if pagination is None:
         pagination = {}
     if not isinstance(pagination, dict):
-        raise _wrong_type("a page whose pagination", pagination, "an object")
+        raise _wrong_type("a page whose pagination is", pagination, "an object")
     next_cursor = pagination.get("next_cursor")
     if next_cursor is not None and not isinstance(next_cursor, str):
-        raise _wrong_type("a page whose next_cursor", next_cursor, "a string")
+        raise _wrong_type("a page whose next_cursor is", next_cursor, "a string")
     total = pagination.get("total_count")
     if total is not None and (isinstance(total, bool) or not isinstance(total, int)
                               or total < 0):
-        raise _wrong_type("a page whose total_count", total, "a whole number")
+        raise _wrong_type("a page whose total_count is", total, "a whole number")
     return page["items"], next_cursor or None, total
 
 

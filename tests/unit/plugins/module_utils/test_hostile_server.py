@@ -139,23 +139,23 @@ def test_non_standard_json_is_a_bad_response(api, body, message):
 
 @pytest.mark.parametrize("body, message", [
     ('{"items": {"id": "a"}}', "a page that has no 'items' list"),
-    ('{"items": [], "pagination": []}', "a page whose pagination that is an array, not an object"),
+    ('{"items": [], "pagination": []}', "a page whose pagination is an array, not an object"),
     ('{"items": [], "pagination": {"next_cursor": 5}}',
-     "a page whose next_cursor that is a number, not a string"),
+     "a page whose next_cursor is a number, not a string"),
     ('{"items": [], "pagination": {"total_count": "3"}}',
-     "a page whose total_count that is a string, not a whole number"),
+     "a page whose total_count is a string, not a whole number"),
     ('{"items": [], "pagination": {"total_count": true}}',
-     "a page whose total_count that is a boolean, not a whole number"),
+     "a page whose total_count is a boolean, not a whole number"),
     ('{"items": ["a"]}', "an entry that is a string, not an object"),
-    ('{"items": [{"id": ["a"]}]}', "an entry whose id that is an array, not a string"),
+    ('{"items": [{"id": ["a"]}]}', "an entry whose id is an array, not a string"),
     ('{"items": [{"id": "a", "created_at": 5}]}',
-     "an entry whose created_at that is a number, not a string"),
+     "an entry whose created_at is a number, not a string"),
     ('{"items": [{"id": "a", "actor": "root"}]}',
-     "an entry whose actor that is a string, not an object"),
+     "an entry whose actor is a string, not an object"),
     ('{"items": [{"id": "a", "actor": {"type": ["user"]}}]}',
-     "an entry whose actor.type that is an array, not a string"),
+     "an entry whose actor.type is an array, not a string"),
     ('{"items": [{"id": "a", "target": {"id": {}}}]}',
-     "an entry whose target.id that is an object, not a string"),
+     "an entry whose target.id is an object, not a string"),
 ])
 def test_wrong_json_types_in_the_fields_read_are_a_bad_response(api, body, message):
     api.faults({"kind": "invalid_json", "body": body, "times": 1})
