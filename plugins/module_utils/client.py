@@ -52,10 +52,12 @@ class AuditLogClient(object):
         return entry
 
     def scan(self, query, page_size=MAX_PAGE_SIZE, max_results=None, cursor=None, push_down=True,
-             early_stop=True):
-        """Iterate over the entries that match ``query``; see ``Scan`` for the report."""
+             early_stop=True, max_pages=None, deadline=None):
+        """Iterate over the entries that match ``query``; see ``Scan`` for the report and its
+        ``complete`` flag."""
         return Scan(self.transport, query, page_size=page_size, max_results=max_results,
-                    cursor=cursor, push_down=push_down, early_stop=early_stop)
+                    cursor=cursor, push_down=push_down, early_stop=early_stop,
+                    max_pages=max_pages, deadline=deadline)
 
     def read(self, query, page_size=None, max_results=None, cursor=None):
         """``(entries, report)``: every match of ``query`` in the order it asks for.

@@ -12,13 +12,31 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
+MASK = "********"
+# A bearer token anywhere in a text: the scheme (any case), white space, the token's characters
+# (RFC 6750 b64token, and whatever else is not white space, a quote or a separator).
+_BEARER = re.compile(r"(?i)\b(bearer)(\s+)(?!\*{8})[^\s\"',;<>]+")
+
+
+def mask_secrets(text, secrets=()):
+    """``text`` with every given secret and every ``Bearer <token>`` masked. Call it on the
+    whole text, before shortening it, so no prefix of a secret can survive a cut."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return _BEARER.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+
 
 class AuditLogError(Exception):
-    """Base class: anything the client raises on purpose."""
+    """Base class: anything the client raises on purpose. Its message never holds a
+    ``Bearer`` token: one is masked here, whatever built the message."""
 
     status = None
 
     def __init__(self, message, status=None):
+        message = mask_secrets(message)
         super(AuditLogError, self).__init__(message)
         self.message = message
         if status is not None:
@@ -49,8 +67,9 @@ class UnsafeRedirectError(TransportError):
 
 
 class BadResponseError(AuditLogError):
-    """A response that is not what the contract promises (bad JSON, missing ``items``,
-    a cursor that repeats)."""
+    """A response that is not what the contract promises (bad or non-standard JSON, a field
+    of the wrong type, a body past the size cap, a cursor that repeats, more entries than the
+    server said exist)."""
 
 
 class ApiError(AuditLogError):

@@ -253,6 +253,8 @@ class Query(object):
         clone.__dict__.update(self.__dict__)
         clone.since = parse_rfc3339(since) if since else None
         clone.until = parse_rfc3339(until) if until else None
+        if (since and clone.since is None) or (until and clone.until is None):
+            raise InvalidOption("cursor", "is damaged; pass the next_cursor value unchanged")
         clone._build_predicates()
         return clone
 

@@ -3,11 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Scan: page through the audit log for one Query, one page in memory at a time.
 
-Paging follows the official SDKs: ask again with ``cursor=next_cursor`` while the last page
-had items and a non-empty ``next_cursor``. On top of that the scan re-checks every entry,
-stops early when the requested order makes the rest of the list irrelevant, drops an entry
-repeated across a page boundary, refuses a cursor that repeats, and stops at ``max_results``
-with a resume token. ``report`` says what happened; completeness is stated, never assumed.
+Paging: ask again with ``cursor=next_cursor`` while the last page had a non-empty
+``next_cursor``, even when the page had no items (a filtering server may answer an empty page
+with a cursor; the SDKs would stop there and lose the rest). On top of that the scan re-checks
+every entry, stops early when the requested order makes the rest of the list irrelevant, drops
+an entry repeated across a page boundary, refuses a cursor that repeats or a server that sends
+clearly more entries than it said exist, checks the JSON type of every field it reads, and
+stops at ``max_results``, ``max_pages`` or its ``deadline`` with a resume token. ``report``
+says what happened; completeness is stated, never assumed (see ``Scan``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,6 +19,7 @@ __metaclass__ = type
 
 import base64
 import json
+import time
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     BadResponseError,
@@ -94,11 +98,96 @@ class _OrderWatch(object):
         return "unknown"
 
 
+# Fields of an entry the scan and the filters read: their JSON type must be right, or a
+# filter could raise (a list is not hashable) or skip an entry silently.
+_ENTRY_FIELDS = (("id", str), ("created_at", str), ("actor", dict), ("target", dict))
+_NESTED_FIELDS = (("actor", ("id", "name", "type")), ("target", ("id", "type")))
+_JSON_TYPES = ((bool, "a boolean"), (str, "a string"), (int, "a number"), (float, "a number"),
+               (list, "an array"), (dict, "an object"))
+
+
+def _json_type(value):
+    for kind, name in _JSON_TYPES:
+        if isinstance(value, kind):
+            return name
+    return "null"
+
+
+def _wrong_type(where, value, expected):
+    return BadResponseError("the API answered with %s %s, not %s"
+                            % (where, _json_type(value), expected))
+
+
+def check_entry(entry):
+    """Raise BadResponseError unless the fields the scan reads have their JSON types (or are
+    absent or null, which the filters treat as not matching)."""
+    if not isinstance(entry, dict):
+        raise _wrong_type("an entry that is", entry, "an object")
+    for name, kind in _ENTRY_FIELDS:
+        value = entry.get(name)
+        if value is not None and not isinstance(value, kind):
+            raise _wrong_type("an entry whose %s is" % name, value,
+                              "an object" if kind is dict else "a string")
+    for name, fields in _NESTED_FIELDS:
+        inner = entry.get(name) or {}
+        for field in fields:
+            value = inner.get(field)
+            if value is not None and not isinstance(value, str):
+                raise _wrong_type("an entry whose %s.%s is" % (name, field), value, "a string")
+
+
+def _read_page(page):
+    """(items, next_cursor or None, total_count or None) of a list page, types checked."""
+    if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+        raise BadResponseError("the API answered with a page that has no 'items' list")
+    pagination = page.get("pagination")
+    if pagination is None:
+        pagination = {}
+    if not isinstance(pagination, dict):
+        raise _wrong_type("a page whose pagination is", pagination, "an object")
+    next_cursor = pagination.get("next_cursor")
+    if next_cursor is not None and not isinstance(next_cursor, str):
+        raise _wrong_type("a page whose next_cursor is", next_cursor, "a string")
+    total = pagination.get("total_count")
+    if total is not None and (isinstance(total, bool) or not isinstance(total, int)
+                              or total < 0):
+        raise _wrong_type("a page whose total_count is", total, "a whole number")
+    return page["items"], next_cursor or None, total
+
+
+def _overrun_allowance(total, page_size):
+    """How many entries beyond ``total_count`` are not yet "clearly more": one page and a
+    tenth of the count, for entries that arrive while the scan runs (oldest first, a live log
+    grows at the end)."""
+    return page_size + total // 10
+
+
 class Scan(object):
-    """An iterable of matching entries; ``report`` is complete once iteration has ended."""
+    """An iterable of matching entries; ``report`` is complete once iteration has ended.
+
+    Completeness (``report["complete"]``, with ``report["incomplete_reason"]`` whenever it is
+    not True) compares what the server sent with what it said it has. ``total_count`` is the
+    size of the list the server filtered with the parameters it was sent; the entries received
+    from it (before the client-side re-check, duplicates dropped) are comparable to it whatever
+    the client filters later, so client-side-only filters do not hide completeness. It is:
+
+    - True when the scan read to the end of the list (a page without ``next_cursor``) and
+      received exactly ``total_count`` entries (that of the first page, or of the last: a live
+      log may grow during the scan);
+    - False when it read to the end and received another number, or when ``max_pages`` or
+      ``deadline`` stopped it before the end (``next_cursor`` resumes it);
+    - None (cannot be known) when the server sent no ``total_count``, when the scan resumed
+      from a cursor (earlier calls' entries are not counted here), when it stopped early
+      because the verified order left nothing more to match (the rest was not read, so there
+      is nothing to compare), or at ``max_results`` (the caller asked for a part).
+
+    A scan that receives clearly more entries than ``total_count`` (more than one page and a
+    tenth beyond it) raises BadResponseError instead of following the server's cursors for
+    ever; ``max_pages`` and ``deadline`` (seconds) bound a scan without a count.
+    """
 
     def __init__(self, transport, query, page_size=MAX_PAGE_SIZE, max_results=None, cursor=None,
-                 push_down=True, early_stop=True):
+                 push_down=True, early_stop=True, max_pages=None, deadline=None, clock=None):
         if isinstance(page_size, bool) or not isinstance(page_size, int) \
                 or not MIN_PAGE_SIZE <= page_size <= MAX_PAGE_SIZE:
             raise InvalidOption("page_size", "must be a whole number from %d to %d"
@@ -106,6 +195,9 @@ class Scan(object):
         if max_results is not None and (isinstance(max_results, bool)
                                         or not isinstance(max_results, int) or max_results < 1):
             raise InvalidOption("max_results", "must be a whole number of at least 1")
+        self._check_guards(max_pages, deadline)
+        self.max_pages, self.deadline = max_pages, deadline
+        self._clock = clock or time.monotonic
         self._transport = transport
         self._api_cursor, self._skip = None, 0
         if cursor:
@@ -137,11 +229,26 @@ class Scan(object):
             "truncated": False,
             "next_cursor": None,
             "resumed": bool(cursor),
+            "complete": None,
+            "incomplete_reason": None,
+            "stopped_by": None,
             "window": query.window,
             "order": {"requested": query.order, "sort_sent": pushed.get("sort"),
                       "observed": "unknown"},
         }
         self._started = False
+        self._totals = []
+        self._received = 0
+
+    @staticmethod
+    def _check_guards(max_pages, deadline):
+        if max_pages is not None and (isinstance(max_pages, bool) or not isinstance(max_pages, int)
+                                      or max_pages < 1):
+            raise InvalidOption("max_pages", "must be a whole number of at least 1")
+        if deadline is not None and (isinstance(deadline, bool)
+                                     or not isinstance(deadline, (int, float))
+                                     or not 0 < deadline < float("inf")):
+            raise InvalidOption("deadline", "must be a number of seconds above 0")
 
     def __iter__(self):
         if self._started:
@@ -153,30 +260,25 @@ class Scan(object):
         params = dict(self.params)
         if api_cursor:
             params["cursor"] = api_cursor
-        page = self._transport.get_json(LIST_PATH, params)
-        if not isinstance(page, dict) or not isinstance(page.get("items"), list):
-            raise BadResponseError("the API answered with a page that has no 'items' list")
-        pagination = page.get("pagination")
-        if not isinstance(pagination, dict):
-            pagination = {}
+        items, next_cursor, total = _read_page(self._transport.get_json(LIST_PATH, params))
         self.report["pages"] += 1
-        total = pagination.get("total_count")
-        if isinstance(total, int) and not isinstance(total, bool):
+        if total is not None:
             self.report["total_count"] = total
-        next_cursor = pagination.get("next_cursor")
-        return page["items"], next_cursor if isinstance(next_cursor, str) and next_cursor else None
+            self._totals.append(total)
+        return items, next_cursor
 
     def _entries(self):
         report, query, order = self.report, self.query, self._order
         api_cursor, skip = self._api_cursor, self._skip
         seen_cursors = set()
         previous_ids = frozenset()
+        started = self._clock()
         while True:
             items, next_cursor = self._fetch(api_cursor)
             page_ids = set()
+            for entry in items:
+                check_entry(entry)
             for index, entry in enumerate(items):
-                if not isinstance(entry, dict):
-                    raise BadResponseError("the API answered with an entry that is not an object")
                 entry_id = entry.get("id")
                 if index < skip:
                     page_ids.add(entry_id)
@@ -186,11 +288,14 @@ class Scan(object):
                     report["duplicates"] += 1
                     continue
                 page_ids.add(entry_id)
+                self._received += 1
                 created = query.entry_time(entry)
                 order.see(created)
                 if self._past_window(created):
                     report["stopped_early"] = True
                     report["stop_reason"] = self._stop_reason()
+                    self._unknown("stopped early: %s; the rest of the list was not read, so the"
+                                  " count cannot be compared" % report["stop_reason"])
                     return
                 if not query.matches(entry):
                     continue
@@ -201,7 +306,9 @@ class Scan(object):
                 yield entry
             skip = 0
             report["order"]["observed"] = order.observed
-            if not items or not next_cursor:
+            self._check_overrun()
+            if not next_cursor:
+                self._settle_at_end()
                 return
             if next_cursor == api_cursor or next_cursor in seen_cursors:
                 raise BadResponseError(
@@ -212,8 +319,62 @@ class Scan(object):
                 # The limit was reached on the last entry of a page: more may follow.
                 self._truncate(next_cursor, 0)
                 return
-            previous_ids = frozenset(page_ids)
+            if self._guard_stops(next_cursor, started):
+                return
+            if items:
+                previous_ids = frozenset(page_ids)
             api_cursor = next_cursor
+
+    # -- completeness and guards ---------------------------------------------------------------
+
+    def _unknown(self, reason):
+        self.report["complete"] = None
+        self.report["incomplete_reason"] = reason
+
+    def _settle_at_end(self):
+        """The list was read to its end: compare what was received with what was announced."""
+        report, received = self.report, self._received
+        if report["resumed"]:
+            self._unknown("resumed from a cursor: entries read by earlier calls are not counted"
+                          " here, so the count cannot be compared")
+        elif not self._totals:
+            self._unknown("the server sent no total_count to compare with")
+        elif received in (self._totals[0], self._totals[-1]):
+            report["complete"] = True
+        else:
+            report["complete"] = False
+            report["incomplete_reason"] = (
+                "the server said %d entries match the request (total_count) but sent %d;"
+                " the result cannot be the whole answer" % (self._totals[-1], received))
+
+    def _check_overrun(self):
+        if not self._totals:
+            return
+        total = max(self._totals)
+        if self._received > total + _overrun_allowance(total, self.page_size):
+            raise BadResponseError(
+                "the API sent %d entries after saying %d exist (total_count), in %d pages;"
+                " stopped instead of following its cursors for ever"
+                % (self._received, total, self.report["pages"]))
+
+    def _guard_stops(self, next_cursor, started):
+        """True when max_pages or the deadline ends the scan before ``next_cursor``."""
+        report = self.report
+        if self.max_pages is not None and report["pages"] >= self.max_pages:
+            report["stopped_by"] = "max_pages"
+            reason = "stopped after max_pages=%d pages" % self.max_pages
+        elif self.deadline is not None and self._clock() - started >= self.deadline:
+            report["stopped_by"] = "deadline"
+            reason = "stopped at the deadline of %g s, after %d pages" % (
+                self.deadline, report["pages"])
+        else:
+            return False
+        report["complete"] = False
+        report["incomplete_reason"] = "%s; the server has more (resume with next_cursor)" % reason
+        report["order"]["observed"] = self._order.observed
+        report["next_cursor"] = encode_token(next_cursor, 0, self.page_size, self.query.window,
+                                             self.query.fingerprint())
+        return True
 
     def _past_window(self, created):
         """True once the requested order has carried the scan past the window for good."""
@@ -234,6 +395,8 @@ class Scan(object):
                     self.report["scanned"]))
 
     def _truncate(self, api_cursor, index):
+        self._unknown("stopped at max_results=%d as asked; resume with next_cursor for the rest"
+                      % self.max_results)
         self.report["truncated"] = True
         self.report["order"]["observed"] = self._order.observed
         self.report["next_cursor"] = encode_token(api_cursor, index, self.page_size,

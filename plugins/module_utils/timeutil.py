@@ -24,8 +24,24 @@ _DATETIME = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$")
 
 
+# The instants Python can hold, for messages.
+RANGE = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
+
+
 def parse_rfc3339(text):
-    """Aware datetime from an RFC 3339 date-time string; ``None`` when it is not one."""
+    """Aware UTC datetime from an RFC 3339 date-time string; ``None`` when it is not one or
+    when it lies outside what Python can hold in UTC (0001-01-01T00:00:00+01:00 is 0000-12-31
+    in UTC)."""
+    instant = _parse_with_offset(text)
+    if instant is None:
+        return None
+    try:
+        return instant.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def _parse_with_offset(text):
     if not isinstance(text, str):
         return None
     match = _DATETIME.match(text)
@@ -53,15 +69,23 @@ def parse_instant(text, now):
     age = _DURATION.match(value.lower())
     if age and age.group(2) and age.group(1).isdigit():
         amount, unit = age.groups()
-        return now - datetime.timedelta(seconds=int(amount) * _UNIT_SECONDS[unit])
+        try:
+            return now - datetime.timedelta(seconds=int(amount) * _UNIT_SECONDS[unit])
+        except OverflowError:
+            raise ValueError("%r reaches back before 0001-01-01T00:00:00Z, the first instant"
+                             " that can be handled; use a smaller age" % (value,))
     if _DATE.match(value):
         try:
             return datetime.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError:
             pass
-    instant = parse_rfc3339(value)
+    instant = _parse_with_offset(value)
     if instant is not None:
-        return instant.astimezone(UTC)
+        try:
+            return instant.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("%r is outside the instants that can be handled (%s)"
+                             % (value, RANGE))
     raise ValueError(
         "%r is not a time; use an RFC 3339 date-time with a UTC offset (2026-11-01T08:00:00Z),"
         " a date (2026-11-01), 'now', or an age such as 30m, 12h, 7d, 2w" % (value,))
@@ -82,17 +106,22 @@ def parse_duration(value):
             raise ValueError("%r is not a duration; use seconds (300) or a number and a unit"
                              " s, m, h, d or w (90s, 5m, 1h, 2d)" % (value,))
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        raise ValueError("%r is not a finite duration" % (value,))
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
     return int(seconds) if seconds == int(seconds) else seconds
 
 
 def format_utc(instant):
-    """RFC 3339 in UTC with a ``Z``; microseconds only when there are some."""
+    """RFC 3339 in UTC with a ``Z``; microseconds only when there are some. The year always
+    has four digits (strftime's %Y does not pad years below 1000 on every platform)."""
     instant = instant.astimezone(UTC)
+    text = "%04d-%02d-%02dT%02d:%02d:%02d" % (instant.year, instant.month, instant.day,
+                                              instant.hour, instant.minute, instant.second)
     if instant.microsecond:
-        return instant.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+        text += ".%06d" % instant.microsecond
+    return text + "Z"
 
 
 def utc_now():

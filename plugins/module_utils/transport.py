@@ -8,6 +8,21 @@ errors, timeouts and the statuses 408, 409, 429 and 5xx are retried; ``x-should-
 overrides that; the wait comes from ``Retry-After-Ms``, else ``Retry-After`` (seconds or an
 HTTP date) when it is between 0 and 60 s, else 0.5 s x 2^n capped at 8 s minus up to 25 %
 jitter. The clock, the sleep and the random source are injected so tests observe the waits.
+
+A hostile or broken server costs neither memory nor time nor the key:
+
+- ``timeout`` is a deadline for each attempt (connect, status line, headers and the whole
+  body), not a bound on each socket read: a watchdog shuts the socket down when it passes, so
+  a server that drips one byte a second cannot keep a request alive.
+- Bodies are read as a stream and decoded here (gzip and deflate only, with
+  ``zlib.decompressobj(max_length)``), never more than ``max_body_bytes`` decoded bytes: a
+  compression bomb stops at the cap with a ``BadResponseError``, peak memory stays near it.
+- Plain-http traffic never goes through a proxy; https goes through the environment's proxy
+  only when ``use_proxy`` (a CONNECT tunnel: the proxy sees the host name, never the key).
+- Redirects are followed only on the same origin and inside the API's path.
+- The key is masked before any text is shortened, and any ``Bearer`` token in any message.
+- JSON must be standard JSON: NaN/Infinity, unpaired surrogates and nesting too deep for the
+  parser are a ``BadResponseError``, so nothing non-standard reaches a JSONL file.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,23 +35,33 @@ import json
 import os
 import random
 import re
+import socket
+import threading
 import time
 import traceback
 import warnings
+import zlib
 
 try:
-    from urllib.parse import quote, urljoin, urlsplit
+    from http.client import HTTPException
+    from urllib.parse import quote, unquote, urljoin, urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported; keeps the import test calm
-    quote = urljoin = urlsplit = None
+    quote = unquote = urljoin = urlsplit = None
+    HTTPException = OSError
 
 try:
     import requests
+    from requests.adapters import HTTPAdapter
     from requests.auth import AuthBase
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.exceptions import HTTPError as Urllib3Error
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError:
     requests = None
-    AuthBase = object
+    AuthBase = HTTPAdapter = object
+    HTTPConnectionPool = HTTPSConnectionPool = None
+    Urllib3Error = OSError
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
@@ -50,6 +75,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     TLSError,
     TransportError,
     UnsafeRedirectError,
+    mask_secrets,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.version import COLLECTION_VERSION
 
@@ -139,11 +165,12 @@ def _short(text, limit=MESSAGE_LIMIT):
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def message_from_body(response):
+def message_from_body(response, scrub=mask_secrets):
     """A short, human message from an error body: JSON message/error/detail, an HTML page's
-    title, or trimmed text. Never headers."""
+    title, or trimmed text. Never headers. ``scrub`` masks secrets in the whole text first,
+    so shortening can never leave a prefix of one."""
     body = response.content or b""
-    text = body.decode("utf-8", "replace")
+    text = scrub(bytes(body[:ERROR_BODY_BYTES]).decode("utf-8", "replace"))
     if not text.strip():
         return "empty response body"
     try:
@@ -168,6 +195,198 @@ def message_from_body(response):
     return _short(text)
 
 
+# Decoded bytes a 2xx body may have: a page of 100 entries is about 100 KB, so this is
+# generous, and bounds the memory a hostile body can take.
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+# Of an error or redirect body only a message is wanted: the rest is not read.
+ERROR_BODY_BYTES = 64 * 1024
+_READ_CHUNK = 64 * 1024
+# The API's own path: a redirect that leaves it is not the API's answer.
+API_PATH = "/v1/audit_logs"
+# The body encodings we decode ourselves, under the cap; anything else is refused.
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+class _NonStandardJSON(ValueError):
+    pass
+
+
+def _refuse_constant(name):
+    raise _NonStandardJSON(name)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def decode_json(body, status):
+    """The JSON value of a body, or a BadResponseError: only standard JSON in UTF-8 passes."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadResponseError("the API answered HTTP %d with a body that is not UTF-8" % status)
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except _NonStandardJSON as err:
+        raise BadResponseError("the API answered HTTP %d with non-standard JSON (%s is not a JSON"
+                               " value)" % (status, err))
+    except RecursionError:
+        raise BadResponseError("the API answered HTTP %d with JSON nested too deeply to read"
+                               % status)
+    except ValueError:
+        raise BadResponseError("the API answered HTTP %d with a body that is not JSON: %s"
+                               % (status, _short(mask_secrets(text[:4096]), 80)))
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadResponseError("the API answered HTTP %d with a string holding an unpaired"
+                                   " UTF-16 surrogate, which is not text" % status)
+        except RecursionError:
+            raise BadResponseError("the API answered HTTP %d with JSON nested too deeply to"
+                                   " read" % status)
+    return data
+
+
+class _Decoder(object):
+    """Content-Encoding undone chunk by chunk, never more than asked for."""
+
+    def __init__(self, encoding):
+        self.encoding = (encoding or "identity").strip().lower()
+        if self.encoding in ("", "identity"):
+            self._zlib = None
+        elif self.encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.encoding == "deflate":
+            self._zlib = zlib.decompressobj()
+        else:
+            raise BadResponseError("the API answered with Content-Encoding %r, which was not"
+                                   " asked for (%s)" % (self.encoding, ACCEPT_ENCODING))
+        self._started = False
+
+    def decode(self, data):
+        """Yield the decoded bytes of ``data`` in pieces of at most _READ_CHUNK: a bomb's
+        output is never held in one piece, the caller stops at its cap."""
+        if self._zlib is None:
+            yield data
+            return
+        while True:
+            try:
+                out = self._zlib.decompress(data, _READ_CHUNK)
+            except zlib.error:
+                if self.encoding == "deflate" and not self._started:
+                    # Some servers send raw deflate without the zlib wrapper; urllib3 allows it.
+                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._started = True
+                    continue
+                raise BadResponseError("the API answered with a corrupt %s body"
+                                       % self.encoding)
+            self._started = True
+            if out:
+                yield out
+            data = self._zlib.unconsumed_tail
+            if not data and len(out) < _READ_CHUNK:
+                return
+
+    def finish(self):
+        if self._zlib is not None and not self._zlib.eof:
+            raise BadResponseError("the API answered with a %s body that ends too early"
+                                   % self.encoding)
+        return b""
+
+
+def read_body(raw, encoding, limit):
+    """(decoded body, whole): read ``raw`` (a urllib3 response) until the end, or until more
+    than ``limit`` decoded bytes arrived (then ``whole`` is False)."""
+    decoder = _Decoder(encoding)
+    body = bytearray()
+    for chunk in raw.stream(_READ_CHUNK, decode_content=False):
+        for piece in decoder.decode(chunk):
+            body += piece
+            if len(body) > limit:
+                return body, False
+    decoder.finish()
+    return body, True
+
+
+class _Reply(object):
+    """What the retry loop needs of a response: status, headers and the capped body."""
+
+    __slots__ = ("status_code", "headers", "content")
+
+    def __init__(self, status_code, headers, content):
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+
+
+class _Watchdog(object):
+    """Ends an attempt at its deadline. Socket timeouts bound each read, not the attempt; at the
+    deadline the connection's socket is shut down, which wakes the read blocked on it."""
+
+    def __init__(self):
+        self.connection = None
+        self.fired = False
+        self._timer = None
+
+    def arm(self, seconds):
+        self.connection, self.fired = None, False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def disarm(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def attach(self, connection):
+        self.connection = connection
+
+    def _fire(self):
+        self.fired = True
+        sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, ValueError):
+                pass
+
+
+def _watched_pool(base, watchdog):
+    class _WatchedPool(base):
+        def _get_conn(self, timeout=None):
+            connection = base._get_conn(self, timeout)  # pylint: disable=protected-access
+            watchdog.attach(connection)
+            return connection
+    return _WatchedPool
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """An HTTPAdapter whose pools hand every connection they lend to the watchdog."""
+
+    def __init__(self, watchdog):
+        self._pools = {"http": _watched_pool(HTTPConnectionPool, watchdog),
+                       "https": _watched_pool(HTTPSConnectionPool, watchdog)}
+        super(_WatchedAdapter, self).__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super(_WatchedAdapter, self).init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pools
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super(_WatchedAdapter, self).proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = self._pools
+        return manager
+
+
+def _valid_body_cap(value):
+    if value is None:
+        return DEFAULT_MAX_BODY_BYTES
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
+        raise InvalidOption("max_body_bytes", "must be a whole number of bytes, at least 1024")
+    return value
+
+
 class Transport(object):
     """GET JSON from the API with the SDKs' retry policy. One Session, so one connection is
     reused across the pages of a scan."""
@@ -175,7 +394,7 @@ class Transport(object):
     def __init__(self, api_key, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT,
                  validate_certs=True, ca_path=None, max_retries=DEFAULT_MAX_RETRIES,
                  use_proxy=True, sleep=time.sleep, clock=time.time, rand=random.random,
-                 user_agent=None):
+                 user_agent=None, max_body_bytes=None):
         if not HAS_REQUESTS:
             raise TransportError("the Python library 'requests' is required")
         if not isinstance(api_key, str) or not api_key.strip():
@@ -196,20 +415,31 @@ class Transport(object):
             raise InvalidOption("max_retries", "must be a whole number from 0 to %d"
                                 % MAX_RETRIES_LIMIT)
         self.max_retries = max_retries
+        self.max_body_bytes = _valid_body_cap(max_body_bytes)
         self.verify = bool(validate_certs) if validate_certs is not None else True
         if self.verify and ca_path:
             if not os.path.exists(ca_path):
                 raise InvalidOption("ca_path", "%s does not exist" % ca_path)
             self.verify = ca_path
+        elif self.verify:
+            # What requests does with trust_env, done here because trust_env is off (below).
+            self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or \
+                os.environ.get("CURL_CA_BUNDLE") or True
         self._auth = _BearerAuth(api_key.strip())
         self._sleep = sleep
         self._clock = clock
         self._rand = rand
+        self.use_proxy = bool(use_proxy) if use_proxy is not None else True
+        self._watchdog = _Watchdog()
         self.session = requests.Session()
-        # trust_env also brings proxies from the environment; without it none are used.
-        self.session.trust_env = bool(use_proxy) if use_proxy is not None else True
+        self.session.mount("http://", _WatchedAdapter(self._watchdog))
+        self.session.mount("https://", _WatchedAdapter(self._watchdog))
+        # Nothing is taken from the environment implicitly (proxies, ~/.netrc, CA bundle):
+        # proxies are chosen per request by _proxies, the CA bundle above.
+        self.session.trust_env = False
         self.session.headers.update({
             "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": user_agent or "nirvana_labs.audit/%s (Ansible collection) "
                                         "python-requests/%s" % (COLLECTION_VERSION,
                                                                 requests.__version__),
@@ -225,12 +455,7 @@ class Transport(object):
     def get_json(self, path, params=None):
         """GET base_url + path and return the decoded JSON body, or raise an AuditLogError."""
         response = self._request(self.base_url + path, params)
-        try:
-            return json.loads(response.content.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            raise BadResponseError("the API answered HTTP %d with a body that is not JSON: %s"
-                                   % (response.status_code, self._scrub(_short(
-                                       response.content.decode("utf-8", "replace"), 80))))
+        return decode_json(response.content, response.status_code)
 
     # -- retries and redirects ----------------------------------------------------------------
 
@@ -266,24 +491,64 @@ class Transport(object):
 
     def _send(self, url, params):
         self.requests_sent += 1
-        with warnings.catch_warnings():
-            if self.verify is False:
-                # The user turned verification off on purpose; do not nag on every request.
-                warnings.simplefilter("ignore")
-            try:
+        self._watchdog.arm(self.timeout)
+        try:
+            with warnings.catch_warnings():
+                if self.verify is False:
+                    # The user turned verification off on purpose; do not nag on every request.
+                    warnings.simplefilter("ignore")
                 response = self.session.get(url, params=params, auth=self._auth,
                                             timeout=self.timeout, verify=self.verify,
-                                            allow_redirects=False)
-                response.content  # read the whole body here, where read errors are caught
-                return response
-            except requests.exceptions.SSLError as err:
-                raise TLSError("TLS with %s failed: %s" % (self._host(url), self._describe(err)))
-            except requests.exceptions.Timeout:
-                raise TransportError("no response from %s within %g s"
-                                     % (self._host(url), self.timeout))
-            except requests.exceptions.RequestException as err:
-                raise TransportError("connection to %s failed: %s" % (
-                    self._host(url), self._describe(err)))
+                                            proxies=self._proxies(url), allow_redirects=False,
+                                            stream=True)
+                return self._read(response)
+        except requests.exceptions.SSLError as err:
+            raise TLSError("TLS with %s failed: %s" % (self._host(url), self._describe(err)))
+        except (requests.exceptions.RequestException, Urllib3Error, HTTPException, OSError,
+                ValueError) as err:
+            if self._watchdog.fired or isinstance(err, (requests.exceptions.Timeout,
+                                                        socket.timeout)):
+                raise TransportError(
+                    "no response from %s within %g s (timeout is a deadline for each attempt:"
+                    " connection, headers and the whole body)"
+                    % (self._host(url), self.timeout))
+            raise TransportError("connection to %s failed: %s" % (
+                self._host(url), self._describe(err)))
+        finally:
+            self._watchdog.disarm()
+
+    def _read(self, response):
+        """The response with its body read here, under the cap, where read errors are caught."""
+        status = response.status_code
+        limit = self.max_body_bytes if 200 <= status < 300 else ERROR_BODY_BYTES
+        try:
+            body, whole = read_body(response.raw, response.headers.get("Content-Encoding"),
+                                    limit)
+        except BaseException:
+            response.close()
+            raise
+        if whole:
+            response.raw.release_conn()  # read to the end: the connection can be reused
+        else:
+            response.close()  # not drained: a hostile body could be endless
+            if 200 <= status < 300:
+                raise BadResponseError(
+                    "the API answered HTTP %d with a body larger than %d bytes (decoded);"
+                    " stopped reading it (max_body_bytes)" % (status, limit))
+        return _Reply(status, response.headers, body)
+
+    def _proxies(self, url):
+        """The proxies for one request. Plain http (only ever to a loopback address, see
+        validate_base_url) never goes through a proxy: a proxy would see the key in clear
+        text, and a proxy for a loopback address is never what was meant, so it is bypassed
+        rather than refused (a play-level ``environment:`` with HTTP_PROXY keeps working with
+        a local gateway or the emulator). https goes through HTTPS_PROXY/ALL_PROXY unless
+        NO_PROXY lists the host, and only when use_proxy is true: a CONNECT tunnel, so the
+        proxy sees the host name, never the key."""
+        if not self.use_proxy or urlsplit(url).scheme != "https":
+            return {}
+        found = requests.utils.get_environ_proxies(url)
+        return dict((k, v) for k, v in found.items() if k in ("https", "all"))
 
     def _follow(self, url, location):
         target = urljoin(url, location)
@@ -292,6 +557,15 @@ class Transport(object):
             raise UnsafeRedirectError(
                 "the server redirected to another host (%s); not followed, so the API key is"
                 " never sent there" % self._host(target), status=None)
+        api_path = urlsplit(self.base_url).path + API_PATH
+        path = urlsplit(target).path
+        segments = unquote(path).split("/")
+        if not (path == api_path or path.startswith(api_path + "/")) \
+                or "." in segments or ".." in segments:
+            raise UnsafeRedirectError(
+                "the server redirected to %s, outside the API's path %s; not followed (what is"
+                " there is not the API's answer)" % (_short(mask_secrets(path), 80), api_path),
+                status=None)
         return target
 
     @staticmethod
@@ -342,7 +616,7 @@ class Transport(object):
 
     def _error(self, response, attempt):
         status = response.status_code
-        detail = self._scrub(message_from_body(response))
+        detail = message_from_body(response, self._scrub)
         tried = "" if attempt == 0 else " (after %d attempts)" % (attempt + 1)
         if status in (401, 403):
             return AuthError("the API refused the API key (HTTP %d): %s%s" % (status, detail, tried),
@@ -354,20 +628,23 @@ class Transport(object):
         return ApiError("the API answered HTTP %d: %s%s" % (status, detail, tried), status)
 
     def _scrub(self, text):
-        key = self._auth.api_key
-        return text.replace(key, "********") if key and key in text else text
+        return mask_secrets(text, (self._auth.api_key,))
 
     def _describe(self, err):
         # The innermost reason, without the URL-and-retry preamble of urllib3's messages.
         reason = err
-        while getattr(reason, "args", None) and isinstance(reason.args[0], BaseException):
-            reason = reason.args[0]
+        while True:
+            # requests wraps as (text, exception): ('Connection aborted.', RemoteDisconnected())
+            inner = [a for a in getattr(reason, "args", ()) if isinstance(a, BaseException)]
+            if not inner:
+                break
+            reason = inner[-1]
         inner = getattr(reason, "reason", None)
         if isinstance(inner, BaseException):
             reason = inner
         text = str(reason) or type(reason).__name__
         text = re.sub(r"<[^>]*object at 0x[0-9a-f]+>:?\s*", "", text)
-        return self._scrub(_short(text, 160))
+        return _short(self._scrub(text), 160)
 
     @staticmethod
     def _host(url):

@@ -31,9 +31,9 @@ KINDS = {
     "rate_limit": ({"retry_after": 1, "headers": None, "body": "json", "message": None,
                     "retry_after_date": None, "retry_after_ms": None, "should_retry": None},
                    "any"),
-    "redirect": ({"status": 307, "to": "other_port"}, "any"),
+    "redirect": ({"status": 307, "to": "other_port", "location": None}, "any"),
     "stall": ({"seconds": 30.0}, "any"),
-    "reset": ({"after_bytes": None}, "any"),
+    "reset": ({"after_bytes": None, "before_status": False}, "any"),
     "truncate": ({"keep_bytes": None}, "any"),
     "invalid_json": ({"body": '{"items": [{"id": "'}, "ok"),
     "extra_fields": ({"fields": None}, "ok"),
@@ -41,7 +41,13 @@ KINDS = {
     "duplicate": ({}, "more"),
     "empty_page": ({}, "list"),
     "wrong_total": ({"delta": 1}, "list"),
+    # A hostile server's faults (hostile.py).
+    "gzip": ({"encoding": "gzip", "bomb_mib": None}, "ok"),
+    "oversized": ({"mib": 64}, "ok"),
+    "drip": ({"bytes_per_tick": 1, "interval": 1.0}, "any"),
+    "endless_cursor": ({}, "any"),
 }
+ENCODINGS = ("gzip", "deflate")
 BODIES = ("json", "html", "empty", "text")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 _COMMON = ("kind", "name", "path", "path_regex", "method", "after", "times", "every",
@@ -139,13 +145,18 @@ class Rule(object):
             if p["status"] not in REDIRECT_STATUSES:
                 raise FaultError("redirect: status must be one of %s" % (REDIRECT_STATUSES,))
             to = p["to"]
-            if not isinstance(to, str) or not (to in ("other_port", "other_host")
+            if not isinstance(to, str) or not (to in ("other_port", "other_host", "self")
                                                or to.startswith(("http://", "https://"))):
-                raise FaultError("redirect: to must be other_port, other_host or a URL")
+                raise FaultError("redirect: to must be other_port, other_host, self or a URL")
+            location = p["location"]
+            if location is not None and not (isinstance(location, str) and location.startswith("/")):
+                raise FaultError("redirect: location must be a path starting with /")
         elif kind == "stall":
             _num(p, "seconds")
         elif kind == "reset":
             _int(dict(p, kind=kind), "after_bytes", 0)
+            if not isinstance(p["before_status"], bool):
+                raise FaultError("reset: before_status must be true or false")
         elif kind == "truncate":
             _int(dict(p, kind=kind), "keep_bytes", 0)
         elif kind == "invalid_json":
@@ -156,6 +167,22 @@ class Rule(object):
                 raise FaultError("extra_fields: fields must be a mapping")
         elif kind == "wrong_total":
             _int(dict(p, kind=kind), "delta", -10 ** 9)
+        else:
+            self._check_hostile_params()
+
+    def _check_hostile_params(self):
+        p, kind = self.params, self.kind
+        if kind == "gzip":
+            if p["encoding"] not in ENCODINGS:
+                raise FaultError("gzip: encoding must be one of %s" % ", ".join(ENCODINGS))
+            _int(dict(p, kind=kind), "bomb_mib", 1)
+        elif kind == "oversized":
+            if _int(dict(p, kind=kind), "mib", 1) is None:
+                raise FaultError("oversized: mib must be an integer >= 1")
+        elif kind == "drip":
+            if _int(dict(p, kind=kind), "bytes_per_tick", 1) is None:
+                raise FaultError("drip: bytes_per_tick must be an integer >= 1")
+            _num(p, "interval")
 
     def matches(self, method, path, target):
         if self.method and self.method.upper() != method.upper():

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 from . import faults as faults_mod
+from . import hostile
 from .api import API_GENERATIONS, Api, error
 from .data import Dataset
 from .query import Query, QueryError
@@ -186,6 +187,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _write(self, plan):
         em = self.server.emulator
+        if plan.action in hostile.STREAMED:
+            self._write_streamed(plan)
+            return
+        if plan.action == "reset_now":
+            self._reset()
+            return
         if plan.action == "stall":
             em.sleep(plan.amount)
             self.close_connection = True
@@ -196,9 +203,33 @@ class Handler(BaseHTTPRequestHandler):
         # Cut short: the headers promise the whole body, fewer bytes follow.
         self._send(plan.status, plan.headers, plan.body[:plan.amount], len(plan.body), True)
         if plan.action == "reset":
-            # Linger 0 makes close() send RST instead of FIN.
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
+            self._reset()
+
+    def _reset(self):
+        # Linger 0 makes close() send RST instead of FIN.
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+
+    def _write_streamed(self, plan):
+        """A hostile plan (hostile.py): written piece by piece, each after its pause; a client
+        that hangs up ends it."""
+        self.send_response(plan.status)
+        for name, value in plan.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(hostile.streamed_length(plan)))
+        self.send_header("Connection", "close")
+        self.close_connection = True
+        self._headers_buffer.append(b"\r\n")
+        head = b"".join(self._headers_buffer)
+        self._headers_buffer = []
+        try:
+            for pause, data in hostile.pieces(head, plan):
+                if pause:
+                    self.server.emulator.sleep(pause)
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     @staticmethod
     def _plan_answer(answer):
@@ -217,7 +248,7 @@ class Handler(BaseHTTPRequestHandler):
             answer = error(429, "rate_limited", "too many requests",
                            [("Retry-After", str(max(1, int(math.ceil(wait)))))])
         else:
-            answer = em.api.handle(self.command, path, query, auth)
+            answer = em.api.handle(self.command, path, hostile.unwrap_cursor(query), auth)
         delay, rule = em.faults.pick(self.command, path, target, answer.kind)
         plan = em.plan(answer, rule, target)
         # Recorded before any wait, so a request a test gave up on cannot turn up in the stats
@@ -406,13 +437,19 @@ class Emulator(object):
         """The bytes for an API answer, after the fault ``rule`` (or None) had its way."""
         kind = rule.kind if rule else None
         p = rule.params if rule else {}
+        if kind in hostile.KINDS:
+            return hostile.plan(self, answer, rule, target,
+                                Handler._plan_answer, Plan)  # pylint: disable=protected-access
+        if kind == "reset" and p["before_status"]:
+            return Plan(None, [], b"", "reset_now")
         if kind in ("status", "rate_limit"):
             return self._status_plan(429 if kind == "rate_limit" else p["status"], p)
         if kind == "redirect":
-            base = {"other_port": self.redirect_url,
+            base = {"other_port": self.redirect_url, "self": self.url,
                     "other_host": self.other_host_url()}.get(p["to"], p["to"].rstrip("/"))
-            return Plan(p["status"], [("Location", base + target), ("Content-Type", "application/json")],
-                        _json_bytes({"message": "moved", "location": base + target}))
+            location = base + (p["location"] or target)
+            return Plan(p["status"], [("Location", location), ("Content-Type", "application/json")],
+                        _json_bytes({"message": "moved", "location": location}))
         if kind == "stall":
             return Plan(None, [], b"", "stall", p["seconds"])
         if kind == "invalid_json":
@@ -491,8 +528,11 @@ class Emulator(object):
             count = len(answer.body["items"])
             pagination["next_cursor"] = codec.encode(page.offset + count - 1, page.binding)
         elif kind == "empty_page":
+            # A fresh cursor to the same entries, as a filtering server that skipped a
+            # segment would send (a cursor equal to the request's would be a loop).
             answer.body["items"] = []
-            pagination["next_cursor"] = codec.encode(page.offset, page.binding)
+            pagination["next_cursor"] = hostile.AGAIN_PREFIX + codec.encode(page.offset,
+                                                                            page.binding)
         elif kind == "wrong_total":
             pagination["total_count"] = page.total + p["delta"]
 

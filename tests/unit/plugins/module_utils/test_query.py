@@ -194,3 +194,48 @@ def test_rfc3339_round_trip():
     assert format_utc(instant) == "2026-01-02T03:04:05.000007Z"
     assert parse_rfc3339("2026-01-02") is None
     assert parse_rfc3339(None) is None
+
+
+# -- the edges of what Python can represent (issue 11) ----------------------------------------
+
+@pytest.mark.parametrize("option, text, message", [
+    ("since", "99999999999w", "'99999999999w' reaches back before 0001-01-01T00:00:00Z"),
+    ("since", "110000w", "'110000w' reaches back before 0001-01-01T00:00:00Z"),
+    ("since", "0001-01-01T00:00:00+01:00", "'0001-01-01T00:00:00+01:00' is outside the instants"
+                                           " that can be handled (0001-01-01T00:00:00Z to"
+                                           " 9999-12-31T23:59:59Z)"),
+    ("until", "9999-12-31T23:59:59-01:00", "'9999-12-31T23:59:59-01:00' is outside the instants"),
+])
+def test_times_beyond_the_representable_are_a_clear_invalid_option(option, text, message):
+    with pytest.raises(InvalidOption) as err:
+        Query(now=NOW, **{option: text})
+    assert err.value.option == option and message in str(err.value)
+
+
+def test_the_first_and_last_instants_themselves_are_accepted():
+    query = Query(since="0001-01-01T00:00:00Z", until="9999-12-31T23:59:59.999999Z", now=NOW)
+    assert query.window == {"since": "0001-01-01T00:00:00Z",
+                            "until": "9999-12-31T23:59:59.999999Z"}
+    assert query.server_params()["created_at_min"] == "0001-01-01T00:00:00Z"
+    assert query.matches(entry(created_at="0001-01-01T00:00:00Z"))
+
+
+@pytest.mark.parametrize("instant, text", [
+    (datetime.datetime(5, 1, 2, 3, 4, 5, tzinfo=UTC), "0005-01-02T03:04:05Z"),
+    (datetime.datetime(999, 12, 31, 23, 59, 59, 7, tzinfo=UTC), "0999-12-31T23:59:59.000007Z"),
+    (datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), "9999-12-31T23:59:59Z"),
+])
+def test_times_are_formatted_with_four_digit_years(instant, text):
+    assert format_utc(instant) == text
+
+
+@pytest.mark.parametrize("created_at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_an_entry_time_beyond_the_representable_is_no_time(created_at):
+    assert parse_rfc3339(created_at) is None
+    assert not Query(since="2026-11-01", now=NOW).matches(entry(created_at=created_at))
+    assert Query(now=NOW).matches(entry(created_at=created_at))
+
+
+def test_a_resume_window_beyond_the_representable_is_a_damaged_cursor():
+    with pytest.raises(InvalidOption, match="cursor: is damaged"):
+        Query(now=NOW).with_window("0001-01-01T00:00:00+01:00", None)

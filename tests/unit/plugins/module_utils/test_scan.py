@@ -244,3 +244,42 @@ def test_page_size_is_validated_before_any_request(api, page_size):
     with pytest.raises(InvalidOption, match="page_size"):
         run(api, {}, page_size=page_size)
     assert list_requests(api) == []
+
+
+# -- completeness (issue 11) -------------------------------------------------------------------
+
+def test_a_whole_scan_is_complete_even_with_client_only_filters(emulator, truth):
+    # actor_name is a client-side-only filter: the count compared is what the server sent.
+    entries, report = run(emulator, {"actor_name": "*a*", "status_code": "2xx"})
+    assert entries and report["complete"] is True and report["incomplete_reason"] is None
+
+
+def test_completeness_is_unknown_after_an_early_stop(emulator_seed):
+    emulator_seed.reset()
+    dummy, report = run(emulator_seed, {"since": "6h"})
+    assert report["stopped_early"] is True and report["complete"] is None
+    assert report["incomplete_reason"].startswith("stopped early: reached an entry beyond since=")
+
+
+def test_completeness_is_unknown_at_max_results_and_after_a_resume(api, truth):
+    dummy, first = run(api, {}, max_results=150)
+    assert first["complete"] is None and first["incomplete_reason"] == (
+        "stopped at max_results=150 as asked; resume with next_cursor for the rest")
+    rest, second = run(api, {}, cursor=first["next_cursor"])
+    assert len(rest) == len(truth.select({}, None)) - 150
+    assert second["complete"] is None and second["incomplete_reason"].startswith(
+        "resumed from a cursor")
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("max_pages", 0, "max_pages: must be a whole number of at least 1"),
+    ("max_pages", True, "max_pages: must be a whole number of at least 1"),
+    ("deadline", 0, "deadline: must be a number of seconds above 0"),
+    ("deadline", float("nan"), "deadline: must be a number of seconds above 0"),
+])
+def test_guards_are_validated_before_any_request(api, option, value, message):
+    with client_for(api) as client:
+        with pytest.raises(InvalidOption) as err:
+            client.scan(Query(), **{option: value})
+    assert str(err.value) == message
+    assert api.requests_log() == []

@@ -217,3 +217,78 @@ def unused_port():
     port = sock.getsockname()[1]
     sock.close()
     return port
+
+
+# -- hostile bodies and secrets, without a server (issue 11) ---------------------------------
+
+def test_mask_secrets_masks_the_key_and_any_bearer_token():
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import mask_secrets
+    text = 'key k3y-long, header "Authorization: bearer abc.DEF-123", again BEARER\tzz'
+    assert mask_secrets(text, ("k3y-long",)) == (
+        'key ********, header "Authorization: bearer ********", again BEARER\t********')
+    assert str(AuditLogError("got Bearer tok_123 back")) == "got Bearer ******** back"
+
+
+class _Raw(object):
+    """A urllib3 response's ``stream`` over fixed chunks, counting what was read."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self.read = 0
+
+    def stream(self, amount, decode_content):
+        assert decode_content is False  # decoding is ours, under the cap
+        for chunk in self.chunks:
+            self.read += len(chunk)
+            yield chunk
+
+
+def _bomb(mib, wbits):
+    import zlib
+    compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    data = b"".join(compressor.compress(b"\0" * (1 << 20)) for dummy in range(mib))
+    data += compressor.flush()
+    return [data[i:i + 4096] for i in range(0, len(data), 4096)]
+
+
+@pytest.mark.parametrize("encoding, wbits", [("gzip", 31), ("deflate", 15), ("deflate", -15)])
+def test_a_compression_bomb_is_decoded_no_further_than_the_cap(encoding, wbits):
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import read_body
+    raw = _Raw(_bomb(64, wbits))
+    body, whole = read_body(raw, encoding, 1 << 20)
+    assert whole is False and (1 << 20) < len(body) <= (1 << 20) + 65536
+    assert raw.read < sum(len(c) for c in raw.chunks)  # stopped reading, too
+    body, whole = read_body(_Raw(_bomb(2, wbits)), encoding, 4 << 20)
+    assert whole is True and body == b"\0" * (2 << 20)
+
+
+@pytest.mark.parametrize("encoding, chunks, message", [
+    ("br", [b"x"], "Content-Encoding 'br', which was not asked for (gzip, deflate)"),
+    ("gzip", [b"not gzip"], "a corrupt gzip body"),
+    ("gzip", [_bomb(1, 31)[0][:100]], "a gzip body that ends too early"),
+])
+def test_unusable_encodings_are_bad_responses(encoding, chunks, message):
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
+        BadResponseError,
+    )
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import read_body
+    with pytest.raises(BadResponseError) as err:
+        read_body(_Raw(chunks), encoding, 1 << 20)
+    assert message in str(err.value)
+
+
+def test_proxies_are_chosen_per_request(monkeypatch):
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3129")
+    plain = transport()
+    assert plain._proxies("http://127.0.0.1:9/v1/audit_logs") == {}
+    secure = Transport("secret", base_url="https://api.example.test")
+    assert secure._proxies("https://api.example.test/v1/audit_logs") == {
+        "https": "http://127.0.0.1:3129"}
+    assert secure.session.trust_env is False
+    off = Transport("secret", base_url="https://api.example.test", use_proxy=False)
+    assert off._proxies("https://api.example.test/v1/audit_logs") == {}
+    monkeypatch.setenv("NO_PROXY", "api.example.test")
+    assert secure._proxies("https://api.example.test/v1/audit_logs") == {}
