@@ -19,6 +19,7 @@ _audit_venv_spec() {
         2.17) echo "3.11 requirements/ansible-2.17.txt" ;;
         2.21) echo "3.12 requirements/ansible-2.21.txt" ;;
         tools) echo "3.12 requirements/tools.txt" ;;
+        eda) echo "3.12 requirements/eda.txt" ;;
         *) return 1 ;;
     esac
 }
