@@ -34,10 +34,13 @@ Why each entry is delivered exactly once
     re-read, and the server rounds a fractional ``created_at_min`` up to the next whole second,
     which is also exactly where ``c < W`` forgets.
 
-    *Restarts.* After each delivered batch the watermark and the remembered ids go to the state
-    file (atomically: temporary file, fsync, rename), between two events and with no wait in
-    between, so a stop never lands between delivering an entry and recording it. A restart
-    resumes from the file, and ``since`` is then ignored.
+    *Restarts.* After each delivered entry, and after each batch, the watermark and the
+    remembered ids go to the state file (atomically: a private temporary file, fsync, rename),
+    so a restart resumes from the file (``since`` is then ignored) with no gap and no
+    duplicate. The adapter hands an entry over and records it with nothing in between that a
+    stop could interrupt. "Delivered" means handed to the consumer: an event ansible-rulebook
+    had taken but not yet acted on when it was stopped is not sent again (without its
+    persistence feature, ansible-rulebook acknowledges nothing).
 
     *Order.* A batch is in creation order, and batches follow each other in time. An entry the
     API lists late (within ``settle``) is delivered when it appears, so it can follow a newer
@@ -269,10 +272,19 @@ class AuditLogPoller(object):
     def start_poll(self):
         return Poll(self, self.clock())
 
+    def delivered(self, entry):
+        """Record one delivered entry (and save the state, when there is a file): call it right
+        after handing the entry over, with nothing that can be interrupted in between."""
+        self.checkpoint.sent[entry.get("id")] = Query.entry_time(entry)
+        if self.state_file:
+            save_state(self.state_file, self.checkpoint)
+
     def commit(self, batch):
-        """Record a delivered batch: remember its ids, move the watermark, save the state."""
+        """After every entry of the batch was ``delivered``: move the watermark, forget the
+        ids it has passed, save the state."""
         for entry in batch.entries:
-            self.checkpoint.sent[entry.get("id")] = Query.entry_time(entry)
+            if entry.get("id") not in self.checkpoint.sent:
+                raise ValueError("commit before every entry of the batch was delivered")
         self.checkpoint.forget_before(batch.watermark)
         if self.state_file:
             save_state(self.state_file, self.checkpoint)
