@@ -7,7 +7,7 @@ ANSIBLE ?= 2.17 2.21
 ARGS ?=
 RUN = AUDIT_ANSIBLE_VERSIONS="$(ANSIBLE)" AUDIT_TEST_ARGS="$(ARGS)" bash scripts/test.sh
 
-.PHONY: help test sanity units emulator integration lint build demo bench pin clean
+.PHONY: help test sanity units emulator integration lint build eda demo bench pin clean
 
 help:
 	@echo "make test         the whole pipeline: sanity, units, emulator, integration on"
@@ -16,6 +16,7 @@ help:
 	@echo "make sanity | units | emulator | integration   one step (ANSIBLE=, ARGS=)"
 	@echo "make lint         ansible-lint, antsibull-docs and antsibull-changelog lint"
 	@echo "make build        ansible-galaxy collection build, then galaxy-importer"
+	@echo "make eda          the Event-Driven Ansible end-to-end test (ansible-rulebook, Java 17+)"
 	@echo "make demo | bench scripts/demo.sh | scripts/bench.sh"
 	@echo "make pin          re-resolve requirements/*.in into the pinned requirements/*.txt"
 	@echo "make clean        remove the venvs (.venv/) and the pipeline's work dir"
@@ -23,7 +24,7 @@ help:
 test:
 	@$(RUN) --label "make-test"
 
-sanity units emulator integration build:
+sanity units emulator integration build eda:
 	@$(RUN) --label "make $@" $@
 
 lint:

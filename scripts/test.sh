@@ -4,7 +4,8 @@
 #   bash scripts/test.sh [--label NAME] [STEP...]
 #
 # STEP is one of: sanity units emulator integration (run once per ansible-core version, in
-# that order), lint docs changelog build (run once, afterwards). No STEP means all of them.
+# that order), lint docs changelog build (run once, afterwards), eda (once, last: the
+# Event-Driven Ansible end-to-end test). No STEP means all of them.
 # Environment:
 #   AUDIT_ANSIBLE_VERSIONS  ansible-core versions for the per-version steps (default "2.17 2.21")
 #   AUDIT_TEST_ARGS         extra arguments for every ansible-test call (e.g. "--test pylint")
@@ -29,10 +30,10 @@ if [ "${1:-}" = --label ]; then
     shift 2
 fi
 STEPS=("$@")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(sanity units emulator integration lint docs changelog build)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(sanity units emulator integration lint docs changelog build eda)
 for step in "${STEPS[@]}"; do
     case "$step" in
-        sanity | units | emulator | integration | lint | docs | changelog | build) ;;
+        sanity | units | emulator | integration | lint | docs | changelog | build | eda) ;;
         *)
             echo "scripts/test.sh: unknown step '$step'" >&2
             exit 2
@@ -347,6 +348,39 @@ check_importer() {
     echo "$(grep -cE '^WARNING' "$1") warnings"
 }
 
+# --- Event-Driven Ansible end-to-end (step eda, run once) ---------------------------------------
+# tests/eda/e2e.py builds and installs the collection, then runs the real ansible-rulebook
+# (its own venv: requirements/eda.txt; a Java 17+ runtime) against the emulator.
+
+check_eda() {
+    local summary
+    summary=$(grep -E "^eda-e2e: [0-9]+ added" "$1" | tail -n 1 | sed 's/^eda-e2e: //')
+    if [ -z "$summary" ]; then
+        grep -E "^eda-e2e: FAILED" "$1" | tail -n 1 | sed 's/^eda-e2e: //'
+        return 1
+    fi
+    echo "$summary"
+    [[ $summary == *"; OK" ]]
+}
+
+run_eda() {
+    local venv start dir
+    wanted eda || return 0
+    start=$SECONDS
+    echo
+    echo "==> venv eda ($(date -u +%H:%M:%S))"
+    if ! venv=$(audit_venv eda 2>"$LOGS/venv-eda.log") || ! dir=$(audit_layout "$WORK/eda"); then
+        tail -n 30 "$LOGS/venv-eda.log"
+        record "venv eda" FAIL $((SECONDS - start)) "log: $LOGS/venv-eda.log"
+        record "eda e2e" "NOT RUN" 0 "no venv"
+        return 0
+    fi
+    record "venv eda" PASS $((SECONDS - start)) "$(grep -E '^(ansible_rulebook|ansible-core)==' \
+        "$ROOT/requirements/eda.txt" | paste -sd' ' -)"
+    run_step "eda e2e" "$dir" check_eda env "PATH=$venv/bin:$PATH" \
+        "$venv/bin/python" tests/eda/e2e.py --work "$WORK/eda-run"
+}
+
 # --- main ------------------------------------------------------------------------------------
 
 echo "$LABEL: steps: ${STEPS[*]}; ansible-core: $VERSIONS; work dir: $WORK"
@@ -357,6 +391,7 @@ for version in $VERSIONS; do
     run_version "$version"
 done
 run_tools
+run_eda
 
 echo
 printf '%-24s %-8s %7s  %s\n' STEP RESULT TIME NOTE
