@@ -143,8 +143,7 @@ class Rulebook(object):
                 stdout=out, stderr=subprocess.STDOUT, env=env, cwd=work)
 
     def text(self):
-        with open(self.output, errors="replace") as handle:
-            return handle.read()
+        return read(self.output)
 
     def wait_for(self, pattern, timeout):
         deadline = time.time() + timeout
@@ -180,6 +179,14 @@ def rulebook_env(collections, emulator):
         "NIRVANA_LABS_BASE_URL": emulator.url,
     })
     return env
+
+
+def read(path):
+    """The text of a file, or "" when there is none (yet)."""
+    if not os.path.exists(path):
+        return ""
+    with open(path, errors="replace") as handle:
+        return handle.read()
 
 
 def seen(text):
@@ -282,14 +289,13 @@ def run(work, entries):
             time.sleep(random.uniform(1, 3))
 
         def recorded():
-            return seen(open(record).read()) if os.path.exists(record) else []
+            return seen(read(record))
         restart_ids = [i for i, dummy in emulator.added[stopped_from:]]
         restart_ok = wait_seen(recorded, restart_ids, 150)
         time.sleep(6)  # one more poll after the last playbook: nothing else may arrive
         log("stopping ansible-rulebook (SIGTERM): exit status %s" % second.stop())
-        outputs = [rb.text() for rb in rulebooks] + [open(emulator.stderr.name).read(),
-                                                    open(state).read()] + [
-            open(record).read() for dummy in [1] if os.path.exists(record)]
+        outputs = [rb.text() for rb in rulebooks] + [
+            read(path) for path in (emulator.stderr.name, state, record)]
         return assess(emulator, older, printed() + recorded(), clean_ids, outputs,
                       dict(clean=clean_ok, faults=fault_ok, restart=restart_ok),
                       oct(os.stat(state).st_mode & 0o777))
@@ -324,8 +330,9 @@ def assess(emulator, older, delivered, clean_ids, outputs, phases, state_mode):
              len(set(older) & set(counts)), len(unexpected)))
     if latencies:
         print("latency entry -> event, default interval, clean phase (%d entries): median %.2f s,"
-              " p95 %.2f s, max %.2f s" % (len(latencies), statistics.median(latencies),
-                                            percentile(latencies, 0.95), max(latencies)))
+              " p95 %.2f s, max %.2f s" % (
+                  len(latencies), statistics.median(latencies), percentile(latencies, 0.95),
+                  max(latencies)))
         print("latency over all %d entries (faults and restart included): median %.2f s, p95 %.2f s"
               % (len(every), statistics.median(every), percentile(every, 0.95)))
     failures = [name for name, ok in sorted(phases.items()) if not ok]
@@ -342,7 +349,7 @@ def assess(emulator, older, delivered, clean_ids, outputs, phases, state_mode):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--work", required=True, help="a scratch folder (emptied)")
     parser.add_argument("--entries", type=int, default=12, help="entries of the clean phase")
     parser.add_argument("--seed", type=int, default=15)
@@ -354,8 +361,7 @@ def main():
     started = time.time()
     ok = run(os.path.abspath(args.work), args.entries)
     print("eda-e2e wall time: %ds; load average %s" % (
-        time.time() - started, " ".join(open("/proc/loadavg").read().split()[:3])
-        if os.path.exists("/proc/loadavg") else "unknown"))
+        time.time() - started, " ".join(read("/proc/loadavg").split()[:3]) or "unknown"))
     return 0 if ok else 1
 
 

@@ -11,6 +11,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
 DOCUMENTATION = r"""
 ---
 short_description: Events from the Nirvana Labs audit log, each entry exactly once
@@ -183,13 +190,6 @@ EXAMPLES = r"""
         debug:
           msg: "{{ event.audit_log.client_ip }} got {{ event.audit_log.status_code }}"
 """
-
-import asyncio
-import contextlib
-import logging
-import os
-import signal
-import sys
 
 
 def _make_collection_importable():

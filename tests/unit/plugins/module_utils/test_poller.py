@@ -279,7 +279,7 @@ def test_restart_from_the_state_file_has_no_gap_and_no_duplicate(clock, api, tmp
     second = AuditLogPoller(api, since="now", settle=30, state_file=state, clock=clock)
     assert second.resumed
     assert deliver(second) == ["c"]
-    assert [f for f in os.listdir(str(tmp_path))] == ["audit.state"]
+    assert os.listdir(str(tmp_path)) == ["audit.state"]
 
 
 def test_commit_refuses_a_batch_not_delivered_in_full(clock, api):
