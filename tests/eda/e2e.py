@@ -138,7 +138,7 @@ class Rulebook(object):
         binary = os.path.join(os.path.dirname(sys.executable), "ansible-rulebook")
         with open(self.output, "w") as out:
             self.process = subprocess.Popen(
-                [binary, "--rulebook", os.path.join(HERE, rulebook), "-i",
+                [binary, "--rulebook", os.path.join(HERE, "rulebooks", rulebook), "-i",
                  os.path.join(work, "inventory.yml"), "--vars", vars_file, verbosity],
                 stdout=out, stderr=subprocess.STDOUT, env=env, cwd=work)
 
@@ -263,7 +263,7 @@ def run(work, entries):
         time.sleep(1.5)
 
         # -vv: debug logs too (urllib3's included), which the key must not reach either
-        first = Rulebook(work, "rulebook-1", "rulebook_debug.yml", env, {"state_file": state},
+        first = Rulebook(work, "rulebook-1", "debug.yml", env, {"state_file": state},
                          verbosity="-vv")
         rulebooks.append(first)
         first.wait_for(r"audit_log: starting from", 120)
@@ -279,7 +279,7 @@ def run(work, entries):
         for dummy in range(3):
             emulator.add(MATCHING, FILTERED_OUT)
             time.sleep(1)
-        second = Rulebook(work, "rulebook-2", "rulebook_playbook.yml", env, {
+        second = Rulebook(work, "rulebook-2", "recording.yml", env, {
             "state_file": state, "record_file": record,
             "record_playbook": os.path.join(HERE, "record.yml")})
         rulebooks.append(second)
