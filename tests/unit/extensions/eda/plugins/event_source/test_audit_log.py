@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -209,3 +210,21 @@ def test_it_imports_the_collection_without_a_loader_or_pythonpath(tmp_path):
         universal_newlines=True, check=False)
     assert out.returncode == 0, out.stderr
     assert "ansible_collections.nirvana_labs.audit.plugins.module_utils.poller" in out.stdout
+
+
+def test_a_stop_signal_during_a_hand_over_is_raised_right_after_it():
+    """ansible-rulebook turns SIGTERM into KeyboardInterrupt; it must not fall between handing
+    an event over and recording it."""
+    order = []
+
+    def handler(signum, frame):
+        order.append("signal")
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        with PLUGIN["_signals_held"]():
+            os.kill(os.getpid(), signal.SIGTERM)
+            order.append("recorded")
+        assert order == ["recorded", "signal"]
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
