@@ -7,7 +7,7 @@ ANSIBLE ?= 2.17 2.21
 ARGS ?=
 RUN = AUDIT_ANSIBLE_VERSIONS="$(ANSIBLE)" AUDIT_TEST_ARGS="$(ARGS)" bash scripts/test.sh
 
-.PHONY: help test sanity units emulator integration lint build tarball ee docsite release galaxy demo bench pin clean
+.PHONY: help test sanity units emulator integration lint build tarball ee docsite release galaxy eda demo bench pin clean
 
 help:
 	@echo "make test         the whole pipeline: sanity, units, emulator, integration on"
@@ -20,6 +20,7 @@ help:
 	@echo "                  no generated file packed; EE + AWX credential through"
 	@echo "                  ansible-runner; antsibull-docs site; changelog release dry run"
 	@echo "make galaxy       those four"
+	@echo "make eda          the Event-Driven Ansible end-to-end test (ansible-rulebook, Java 17+)"
 	@echo "make demo | bench scripts/demo.sh | scripts/bench.sh"
 	@echo "make pin          re-resolve requirements/*.in into the pinned requirements/*.txt"
 	@echo "make clean        remove the venvs (.venv/) and the pipeline's work dir"
@@ -27,7 +28,7 @@ help:
 test:
 	@$(RUN) --label "make-test"
 
-sanity units emulator integration build tarball ee docsite release:
+sanity units emulator integration build tarball ee docsite release eda:
 	@$(RUN) --label "make $@" $@
 
 galaxy:

@@ -5,7 +5,8 @@
 #
 # STEP is one of: sanity units emulator integration (run once per ansible-core version, in
 # that order), lint docs changelog build (run once, afterwards), then tarball ee docsite
-# release (once: how users get the collection; see run_galaxy_checks). No STEP means all.
+# release (once: how users get the collection; see run_galaxy_checks), eda (once, last:
+# the Event-Driven Ansible end-to-end test). No STEP means all of them.
 # Environment:
 #   AUDIT_ANSIBLE_VERSIONS  ansible-core versions for the per-version steps (default "2.17 2.21")
 #   AUDIT_TEST_ARGS         extra arguments for every ansible-test call (e.g. "--test pylint")
@@ -31,11 +32,11 @@ if [ "${1:-}" = --label ]; then
 fi
 STEPS=("$@")
 [ ${#STEPS[@]} -gt 0 ] || STEPS=(sanity units emulator integration lint docs changelog build
-    tarball ee docsite release)
+    tarball ee docsite release eda)
 for step in "${STEPS[@]}"; do
     case "$step" in
         sanity | units | emulator | integration | lint | docs | changelog | build) ;;
-        tarball | ee | docsite | release) ;;
+        tarball | ee | docsite | release | eda) ;;
         *)
             echo "scripts/test.sh: unknown step '$step'" >&2
             exit 2
@@ -395,6 +396,39 @@ check_galaxy_line() {
     grep -E '^(tarball|ee|docsite|changelog release [^ ]+): ' "$1" | tail -n 1
 }
 
+# --- Event-Driven Ansible end-to-end (step eda, run once) ---------------------------------------
+# tests/eda/e2e.py builds and installs the collection, then runs the real ansible-rulebook
+# (its own venv: requirements/eda.txt; a Java 17+ runtime) against the emulator.
+
+check_eda() {
+    local summary
+    summary=$(grep -E "^eda-e2e: [0-9]+ added" "$1" | tail -n 1 | sed 's/^eda-e2e: //')
+    if [ -z "$summary" ]; then
+        grep -E "^eda-e2e: FAILED" "$1" | tail -n 1 | sed 's/^eda-e2e: //'
+        return 1
+    fi
+    echo "$summary"
+    [[ $summary == *"; OK" ]]
+}
+
+run_eda() {
+    local venv start dir
+    wanted eda || return 0
+    start=$SECONDS
+    echo
+    echo "==> venv eda ($(date -u +%H:%M:%S))"
+    if ! venv=$(audit_venv eda 2>"$LOGS/venv-eda.log") || ! dir=$(audit_layout "$WORK/eda"); then
+        tail -n 30 "$LOGS/venv-eda.log"
+        record "venv eda" FAIL $((SECONDS - start)) "log: $LOGS/venv-eda.log"
+        record "eda e2e" "NOT RUN" 0 "no venv"
+        return 0
+    fi
+    record "venv eda" PASS $((SECONDS - start)) "$(grep -E '^(ansible_rulebook|ansible-core)==' \
+        "$ROOT/requirements/eda.txt" | paste -sd' ' -)"
+    run_step "eda e2e" "$dir" check_eda env "PATH=$venv/bin:$PATH" \
+        "$venv/bin/python" tests/eda/e2e.py --work "$WORK/eda-run"
+}
+
 # --- main ------------------------------------------------------------------------------------
 
 echo "$LABEL: steps: ${STEPS[*]}; ansible-core: $VERSIONS; work dir: $WORK"
@@ -406,6 +440,7 @@ for version in $VERSIONS; do
 done
 run_tools
 run_galaxy_checks
+run_eda
 
 echo
 printf '%-24s %-8s %7s  %s\n' STEP RESULT TIME NOTE

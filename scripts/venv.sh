@@ -19,6 +19,7 @@ _audit_venv_spec() {
         2.17) echo "3.11 requirements/ansible-2.17.txt" ;;
         2.21) echo "3.12 requirements/ansible-2.21.txt" ;;
         tools) echo "3.12 requirements/tools.txt" ;;
+        eda) echo "3.12 requirements/eda.txt" ;;
         *) return 1 ;;
     esac
 }
@@ -58,7 +59,7 @@ audit_venv() {
     local name=${1:?usage: audit_venv 2.17|2.21|tools}
     local spec version pinned python inputs digest venv
     spec=$(_audit_venv_spec "$name") || {
-        echo "audit_venv: unknown venv '$name' (2.17, 2.21 or tools)" >&2
+        echo "audit_venv: unknown venv '$name' (2.17, 2.21, tools or eda)" >&2
         return 2
     }
     read -r version pinned <<<"$spec"

@@ -61,12 +61,13 @@ def error(status, code, message, headers=None):
 class Api(object):
     """The audit-log API over one data set, for one API key and API generation."""
 
-    def __init__(self, dataset, api_key, generation="2026-08"):
+    def __init__(self, dataset, api_key, generation="2026-08", live=None):
         if generation not in API_GENERATIONS:
             raise ValueError("api must be one of %s" % ", ".join(API_GENERATIONS))
         self.ds = dataset
         self.api_key = api_key
         self.generation = generation
+        self.live = live  # LiveEntries: entries added while running, or None
         self.codec = CursorCodec("%d:%d:%d" % (dataset.seed, dataset.size, dataset.now))
 
     @staticmethod
@@ -103,6 +104,8 @@ class Api(object):
         if route == "item":
             entry_id = unquote(_ITEM_RE.match(path).group(1))
             entry = self.ds.get(entry_id)
+            if entry is None and self.live is not None:
+                entry = self.live.get(entry_id)
             if entry is None:
                 return error(404, "not_found", "audit log entry not found")
             return Answer(200, entry)
@@ -118,13 +121,17 @@ class Api(object):
     def _list(self, params):
         query, limit, cursor = Query.from_params(params, self.generation)
         selection = self.ds.indices(query)
-        total = len(selection)
         binding = CursorCodec.binding(query, limit)
         offset = self.codec.decode(cursor, binding) if cursor else 0
+        if self.live is not None and len(self.live):
+            items, total = self.live.page(query, selection, offset, offset + limit)
+        else:
+            items, total = None, len(selection)
         if offset > total:
             raise QueryError("cursor is not valid", status=400, param="cursor")
         end = min(offset + limit, total)
-        items = self.ds.render(selection[offset:end])
+        if items is None:
+            items = self.ds.render(selection[offset:end])
         body = {
             "items": items,
             "pagination": {

@@ -29,6 +29,7 @@ from . import faults as faults_mod
 from . import hostile
 from .api import API_GENERATIONS, Api, error
 from .data import Dataset
+from .live import LiveEntries
 from .query import Query, QueryError
 from .stats import Stats
 
@@ -300,6 +301,13 @@ class Handler(BaseHTTPRequestHandler):
         self._write(Plan(status, [("Content-Type", "application/json")], _json_bytes(obj)))
 
 
+def _json_body(body, what):
+    try:
+        return json.loads(body.decode("utf-8") or "null")
+    except ValueError:
+        raise ValueError("%s: the body must be JSON" % what)
+
+
 class Emulator(object):
     """One emulated API: data, listeners, faults, stats. ``start()``, then ``stop()``."""
 
@@ -312,7 +320,8 @@ class Emulator(object):
         self.port = port
         self.api_key = api_key or "emu_" + secrets.token_urlsafe(24)
         self.dataset = dataset if dataset is not None else Dataset(seed=seed, entries=entries, now=now)
-        self.api = Api(self.dataset, self.api_key, api)
+        self.live = LiveEntries(self.dataset)
+        self.api = Api(self.dataset, self.api_key, api, live=self.live)
         self.tls = tls
         self.faults = faults_mod.FaultSet(faults or [], seed=self.dataset.seed)
         self.limiter = RateLimiter(rate_limit) if rate_limit else None
@@ -542,7 +551,7 @@ class Emulator(object):
         """(status, JSON object) for an admin request; ``name`` is the path after /_emulator/."""
         routes = {
             "": ("GET",), "config": ("GET", "PUT"), "stats": ("GET",), "reset": ("POST",),
-            "faults": ("GET", "PUT", "DELETE"), "truth": ("GET",),
+            "faults": ("GET", "PUT", "DELETE"), "truth": ("GET",), "entries": ("POST",),
         }
         if name not in routes:
             return 404, {"error": "not_found", "message": "no admin endpoint %r" % name, "status": 404}
@@ -572,6 +581,8 @@ class Emulator(object):
             elif method == "DELETE":
                 self.faults.replace([])
             return 200, {"faults": self.faults.describe()}
+        if name == "entries":
+            return 201, {"items": self.live.add(_json_body(body, "entries"))}
         return 200, self._truth(query)
 
     def _update_config(self, body):
@@ -582,7 +593,7 @@ class Emulator(object):
         if not isinstance(changes, dict) or set(changes) - {"rate_limit", "api"}:
             raise ValueError("config accepts only rate_limit and api")
         if "api" in changes:
-            self.api = Api(self.dataset, self.api_key, changes["api"])
+            self.api = Api(self.dataset, self.api_key, changes["api"], live=self.live)
         if "rate_limit" in changes:
             rate = changes["rate_limit"]
             if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float))
@@ -598,9 +609,16 @@ class Emulator(object):
         q, dummy, dummy = Query.from_params(params, "2026-08")
         sel = self.dataset.indices(q)
         out = {"total_count": len(sel)}
-        if ids_only:
+        if len(self.live):  # entries added while running are part of the truth
+            items, out["total_count"] = self.live.page(q, sel, 0, len(sel) + len(self.live))
+        elif ids_only:
             out["ids"] = [self.dataset.entry_id(int(i)) for i in sel]
+            return out
         else:
-            out["items"] = [e for start in range(0, len(sel), 1000)
-                            for e in self.dataset.render(sel[start:start + 1000])]
+            items = [e for start in range(0, len(sel), 1000)
+                     for e in self.dataset.render(sel[start:start + 1000])]
+        if ids_only:
+            out["ids"] = [e["id"] for e in items]
+        else:
+            out["items"] = items
         return out
