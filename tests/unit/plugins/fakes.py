@@ -71,8 +71,7 @@ class FakeScan(object):
 
     def __iter__(self):
         stop = len(self._entries) if self._fail_after is None else self._fail_after
-        for entry in self._entries[:stop]:
-            yield entry
+        yield from self._entries[:stop]
         if self._error is not None:
             raise self._error
         self.report = self._final
