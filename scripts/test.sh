@@ -432,7 +432,9 @@ run_eda() {
 # --- main ------------------------------------------------------------------------------------
 
 echo "$LABEL: steps: ${STEPS[*]}; ansible-core: $VERSIONS; work dir: $WORK"
-if needs_versions=$(for s in sanity units emulator integration; do wanted "$s" && echo y; done) && [ -n "$needs_versions" ]; then
+# the loop's exit status is its last pass's (integration): only the output says what is wanted
+needs_versions=$(for s in sanity units emulator integration; do wanted "$s" && echo y; done)
+if [ -n "$needs_versions" ]; then
     audit_pythons_dir "$WORK/pythons" | paste -sd' ' - | sed 's/^/interpreters for ansible-test: /'
 fi
 for version in $VERSIONS; do

@@ -12,23 +12,23 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import sys
-from unittest import mock
 
 import pytest
 
 from ansible import constants as C
 from ansible.errors import AnsibleError, AnsibleLookupError
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     ApiError,
     AuthError,
     InvalidOption,
     NotFoundError,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
-    CONNECTION_OPTIONS,
-    DEFAULT_BASE_URL,
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import DEFAULT_BASE_URL
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import (
+    clear_connection_env,
+    patch_client,
+    scan_report,
 )
 
 API_KEY = "nl-lookup-secret-2b7e151628"
@@ -39,65 +39,9 @@ ENTRIES = {
 }
 
 
-def scan_report(**overrides):
-    report = {
-        "pages": 1, "scanned": 3, "matched": 3, "duplicates": 0, "total_count": 3,
-        "pushed_down": {}, "stopped_early": False, "stop_reason": None, "truncated": False,
-        "next_cursor": None, "resumed": False, "window": {"since": None, "until": None},
-        "order": {"requested": "newest_first", "sort_sent": "created_at:desc",
-                  "observed": "newest_first"},
-    }
-    report.update(overrides)
-    return report
-
-
-class FakeScan(object):
-    def __init__(self, entries, report):
-        self._entries, self._final, self.report = entries, report, {}
-
-    def __iter__(self):
-        yield from self._entries
-        self.report = self._final
-
-
-class FakeClient(object):
-    def __init__(self, options, scan_entries=(), report=None, error=None):
-        self.options = options
-        self.scan_entries = list(scan_entries)
-        self.report = report or scan_report()
-        self.error = error
-        self.calls = []
-        self.closed = False
-
-    def get(self, entry_id):
-        self.calls.append(("get", entry_id))
-        if self.error is not None:
-            raise self.error
-        if entry_id not in ENTRIES:
-            raise NotFoundError("not found (HTTP 404): no entry", 404)
-        return ENTRIES[entry_id]
-
-    # The real read, on top of the fake scan below: the adapters' one read path.
-    read = AuditLogClient.read
-
-    def scan(self, query, page_size=100, max_results=None, cursor=None):
-        self.calls.append(("scan", query, page_size, max_results, cursor))
-        if self.error is not None:
-            raise self.error
-        return FakeScan(self.scan_entries, self.report)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.closed = True
-
-
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
-    for schema in CONNECTION_OPTIONS.values():
-        for env in schema.get("env", []):
-            monkeypatch.delenv(env, raising=False)
+    clear_connection_env(monkeypatch)
 
 
 @pytest.fixture
@@ -106,26 +50,11 @@ def plugin_module(lookup_plugin):
 
 
 @pytest.fixture
-def fake(plugin_module, monkeypatch):
-    """Replace the client; ``fake.configure(**kwargs)`` sets what the next client does."""
-    state = {"kwargs": {}, "made": []}
-
-    def from_options(options):
-        client = FakeClient(options, **state["kwargs"])
-        state["made"].append(client)
-        return client
-
-    class Handle(object):
-        def configure(self, **kwargs):
-            state["kwargs"] = kwargs
-
-        @property
-        def client(self):
-            return state["made"][-1] if state["made"] else None
-
-    monkeypatch.setattr(plugin_module, "AuditLogClient",
-                        mock.Mock(from_options=mock.Mock(side_effect=from_options)))
-    return Handle()
+def fake(plugin_module):
+    """Replace the client; ``fake.configure(**kwargs)`` sets what the next client does, and
+    ``get`` finds ENTRIES."""
+    with patch_client(plugin_module, by_id=ENTRIES) as factory:
+        yield factory
 
 
 @pytest.fixture
@@ -315,7 +244,7 @@ class TestIds:
 class TestListMode:
 
     def test_no_terms_lists_flat_dicts(self, lookup_plugin, fake):
-        fake.configure(scan_entries=[ENTRIES["a"], ENTRIES["b"]])
+        fake.configure(entries=[ENTRIES["a"], ENTRIES["b"]])
         result = lookup_plugin.run([], variables={}, api_key=API_KEY, since="7d",
                                    action="vm.*", status_code=["2xx", "404"], page_size=20,
                                    max_results=50)
@@ -335,7 +264,7 @@ class TestListMode:
         assert (page_size, max_results, query.order) == (100, None, "newest_first")
 
     def test_resorted_when_the_server_ignored_the_order(self, lookup_plugin, fake):
-        fake.configure(scan_entries=[ENTRIES["a"], ENTRIES["c"], ENTRIES["b"]],
+        fake.configure(entries=[ENTRIES["a"], ENTRIES["c"], ENTRIES["b"]],
                        report=scan_report(order={"requested": "oldest_first",
                                                  "sort_sent": "created_at:asc",
                                                  "observed": "unordered"}))
@@ -343,7 +272,7 @@ class TestListMode:
         assert [e["id"] for e in result] == ["c", "b", "a"]
 
     def test_truncation_warns(self, lookup_plugin, fake, warnings):
-        fake.configure(scan_entries=[ENTRIES["a"]],
+        fake.configure(entries=[ENTRIES["a"]],
                        report=scan_report(truncated=True, next_cursor="nla1.x", matched=1))
         result = lookup_plugin.run([], variables={}, api_key=API_KEY, max_results=1)
         assert result == [ENTRIES["a"]]
@@ -351,7 +280,7 @@ class TestListMode:
         assert "max_results" in warnings[0] and "audit_log_info" in warnings[0]
 
     def test_complete_list_does_not_warn(self, lookup_plugin, fake, warnings):
-        fake.configure(scan_entries=[ENTRIES["a"]])
+        fake.configure(entries=[ENTRIES["a"]])
         lookup_plugin.run([], variables={}, api_key=API_KEY)
         assert warnings == []
 

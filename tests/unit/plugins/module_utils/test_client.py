@@ -12,27 +12,16 @@ from unittest import mock
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import MAX_PAGE_SIZE
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import FakeScan, scan_report
 
 OLD = {"id": "o", "created_at": "2026-11-01T00:00:00Z"}
 NEW = {"id": "n", "created_at": "2026-11-02T00:00:00Z"}
 
 
-class FakeScan(object):
-    """Yields entries, then completes its report, as the real Scan does."""
-
-    def __init__(self, entries, observed):
-        self._entries, self._observed = entries, observed
-        self.report = {}
-
-    def __iter__(self):
-        yield from self._entries
-        self.report = {"order": {"requested": "newest_first", "observed": self._observed},
-                       "matched": len(self._entries)}
-
-
 def read(entries, observed, **kwargs):
     client = AuditLogClient("nl-unit-key", base_url="http://127.0.0.1:1")
-    scan = FakeScan(entries, observed)
+    scan = FakeScan(entries, scan_report(matched=len(entries), order={
+        "requested": "newest_first", "sort_sent": "created_at:desc", "observed": observed}))
     with client:
         with mock.patch.object(client, "scan", return_value=scan) as fake:
             result = client.read(Query(), **kwargs)

@@ -27,6 +27,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import QUERY_OPTIONS
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import FakeClient
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.test_evidence_bundle import (  # noqa: E501
     expected_jsonl,
     make_entries,
@@ -35,37 +36,6 @@ from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.test
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 SINCE, UNTIL = "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"
-
-
-class FakeScan(object):
-    def __init__(self, entries, report, fail_after=None):
-        self.entries = entries
-        self.report = report
-        self.fail_after = fail_after
-
-    def __iter__(self):
-        for index, entry in enumerate(self.entries):
-            if self.fail_after is not None and index == self.fail_after:
-                raise TransportError("connection reset by peer")
-            yield entry
-
-
-class FakeClient(object):
-    def __init__(self, entries, fail_after=None, **report):
-        self.entries = entries
-        self.fail_after = fail_after
-        self.report = dict({"pages": 5, "scanned": len(entries), "matched": len(entries),
-                            "duplicates": 0, "total_count": len(entries), "pushed_down": {},
-                            "stopped_early": False, "stop_reason": None, "truncated": False,
-                            "resumed": False,
-                            "order": {"requested": "newest_first", "observed": "newest_first",
-                                      "sort_sent": "created_at:desc"}}, **report)
-        self.calls = []
-
-    def scan(self, query, page_size=100, max_results=None, cursor=None):
-        self.calls.append((page_size, max_results))
-        report = dict(self.report, window=query.window)
-        return FakeScan(list(self.entries), report, self.fail_after)
 
 
 def options(dest, **overrides):
@@ -103,7 +73,7 @@ class TestFirstRun:
 
     def test_bundle_files_manifest_and_sums(self, tmp_path, entries):
         dest = tmp_path / "bundle"
-        result = export(FakeClient(entries), dest)
+        result = export(FakeClient(entries, report={"pages": 5}), dest)
         assert result["changed"] is True
         assert listing(dest) == ["SHA256SUMS", "audit_log.csv", "audit_log.jsonl",
                                  "manifest.json"]
@@ -248,7 +218,7 @@ class TestJudgements:
 
     def test_count_mismatch_is_flagged_in_result_and_manifest(self, tmp_path, entries):
         dest = tmp_path / "b"
-        result = export(FakeClient(entries, total_count=301), dest)
+        result = export(FakeClient(entries, report={"total_count": 301}), dest)
         assert result["complete"] is False and result["completeness"]["status"] == "mismatch"
         manifest = json.loads(read(dest / "manifest.json").decode("utf-8"))
         assert manifest["completeness"]["complete"] is False
@@ -266,7 +236,7 @@ class TestJudgements:
     def test_page_size_and_max_results_reach_the_scan(self, tmp_path, entries):
         client = FakeClient(entries)
         export(client, tmp_path / "b", page_size=50, max_results=7)
-        assert client.calls == [(50, 7)]
+        assert [scan[1:3] for scan in client.scans] == [(50, 7)]
 
 
 class TestChain:

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import functools
 import hashlib
 import json
 
@@ -16,15 +17,13 @@ import pytest
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import manifest as mf
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import parse_duration
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import scan_report
 
 UTC = datetime.timezone.utc
 
 
-def report(**overrides):
-    base = {"pages": 3, "scanned": 250, "matched": 40, "duplicates": 0, "total_count": 250,
-            "stopped_early": False, "stop_reason": None, "truncated": False, "resumed": False}
-    base.update(overrides)
-    return base
+# a complete scan of 250 entries, 40 of them matching
+report = functools.partial(scan_report, pages=3, scanned=250, matched=40, total_count=250)
 
 
 class TestDuration:

@@ -12,6 +12,7 @@ import random
 import pytest
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils import results
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import scan_report
 
 
 def entry(entry_id, created_at, **extra):
@@ -21,23 +22,18 @@ def entry(entry_id, created_at, **extra):
 
 
 def report(requested="newest_first", observed="newest_first", **overrides):
-    base = {
+    values = {
         "pages": 2,
         "scanned": 150,
         "matched": 3,
         "duplicates": 1,
         "total_count": 150,
         "pushed_down": {"action": "vm.created"},
-        "stopped_early": False,
-        "stop_reason": None,
-        "truncated": False,
-        "next_cursor": None,
-        "resumed": False,
         "window": {"since": "2026-11-01T00:00:00Z", "until": None},
         "order": {"requested": requested, "sort_sent": "created_at:desc", "observed": observed},
     }
-    base.update(overrides)
-    return base
+    values.update(overrides)
+    return scan_report(**values)
 
 
 class TestSortEntries:

@@ -11,21 +11,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
-from unittest import mock
 
 import pytest
 
-from ansible.module_utils import basic
-
-from ansible_collections.nirvana_labs.audit.tests.unit.plugins.modules.module_harness import module_args
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import (
+    clear_connection_env,
+    patch_client,
+    run_module,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     AuthError,
     TransportError,
-)
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
-    CONNECTION_OPTIONS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.modules import audit_log_export
 
@@ -39,83 +36,16 @@ ENTRIES = [
 ]
 
 
-def report(**overrides):
-    base = {"pages": 1, "scanned": 2, "matched": 2, "duplicates": 0, "total_count": 2,
-            "pushed_down": {}, "stopped_early": False, "stop_reason": None, "truncated": False,
-            "next_cursor": None, "resumed": False,
-            "window": {"since": "2026-11-01T00:00:00Z", "until": "2026-11-02T00:00:00Z"},
-            "order": {"requested": "newest_first", "sort_sent": "created_at:desc",
-                      "observed": "newest_first"}}
-    base.update(overrides)
-    return base
-
-
-class FakeScan(object):
-    def __init__(self, entries, final, error):
-        self._entries, self._final, self._error = entries, final, error
-        self.report = {"pages": 0}
-
-    def __iter__(self):
-        yield from self._entries
-        if self._error is not None:
-            raise self._error
-        self.report = self._final
-
-
-class FakeClient(object):
-    def __init__(self, options, entries=None, final=None, scan_error=None):
-        self.options = options
-        self.entries = ENTRIES if entries is None else entries
-        self.final, self.scan_error = final or report(), scan_error
-        self.scans = []
-        self.closed = False
-
-    def scan(self, query, page_size=100, max_results=None, cursor=None):
-        self.scans.append((query, page_size, max_results))
-        return FakeScan(self.entries, self.final, self.scan_error)
-
-    def close(self):
-        self.closed = True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-
 @pytest.fixture
 def run(capsys, monkeypatch):
-    for schema in CONNECTION_OPTIONS.values():
-        for env in schema.get("env", []):
-            monkeypatch.delenv(env, raising=False)
+    """Run the module with args and a fake client of ENTRIES; (result, raw stdout, client)."""
+    clear_connection_env(monkeypatch)
 
     def runner(args, **client_kwargs):
-        made = []
-
-        def from_options(options):
-            made.append(FakeClient(options, **client_kwargs))
-            return made[-1]
-
-        warned = []
-        real_warn = basic.AnsibleModule.warn
-
-        def warn(module, warning, *a, **k):
-            # Recorded here: ansible-core 2.19+ keeps warnings in process-wide state that
-            # outlives one test, and shapes them differently from older versions.
-            warned.append(warning)
-            return real_warn(module, warning, *a, **k)
-
-        with mock.patch.object(audit_log_export.AuditLogClient, "from_options",
-                               side_effect=from_options), \
-                mock.patch.object(basic.AnsibleModule, "warn", warn):
-            with module_args(args):
-                with pytest.raises(SystemExit):
-                    audit_log_export.main()
-        out = capsys.readouterr().out
-        result = json.loads(out)
-        result["_warned"] = warned
-        return result, out, (made[0] if made else None)
+        client_kwargs.setdefault("entries", ENTRIES)
+        with patch_client(audit_log_export, **client_kwargs) as factory:
+            result, out = run_module(audit_log_export, args, capsys)
+        return result, out, factory.client
 
     return runner
 
@@ -163,13 +93,13 @@ class TestSuccess:
 class TestWarnings:
 
     def test_count_mismatch_warns_and_says_incomplete(self, run, tmp_path):
-        result, _out, _client = run(base_args(tmp_path), final=report(total_count=5))
+        result, _out, _client = run(base_args(tmp_path), report={"total_count": 5})
         assert result["complete"] is False
         assert len(result["_warned"]) == 1 and "not complete" in result["_warned"][0]
 
     def test_truncated_warns(self, run, tmp_path):
         result, _out, _client = run(base_args(tmp_path, max_results=1),
-                                    final=report(truncated=True))
+                                    report={"truncated": True})
         assert result["completeness"]["status"] == "truncated"
         assert len(result["_warned"]) == 1 and "max_results" in result["_warned"][0]
 

@@ -12,16 +12,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-from unittest import mock
-
 import pytest
 
-from ansible.module_utils import basic
-
-from ansible_collections.nirvana_labs.audit.tests.unit.plugins.modules.module_harness import module_args
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import (
+    clear_connection_env,
+    patch_client,
+    run_module,
+    scan_report,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils import ansible_module
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     ApiError,
     AuthError,
@@ -30,10 +29,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     NotFoundError,
     TransportError,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
-    CONNECTION_OPTIONS,
-    QUERY_OPTIONS,
-)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import QUERY_OPTIONS
 from ansible_collections.nirvana_labs.audit.plugins.modules import audit_log_info
 
 API_KEY = "nl-unit-secret-8c1f2e9a77"
@@ -42,114 +38,15 @@ ENTRY_A = {"id": "a", "created_at": "2026-11-02T00:00:00Z", "action": "vm.delete
 ENTRY_B = {"id": "b", "created_at": "2026-11-01T00:00:00Z", "action": "vm.deleted"}
 
 
-def scan_report(**overrides):
-    report = {
-        "pages": 1, "scanned": 2, "matched": 2, "duplicates": 0, "total_count": 2,
-        "pushed_down": {"action": "vm.deleted"}, "stopped_early": False, "stop_reason": None,
-        "truncated": False, "next_cursor": None, "resumed": False,
-        "window": {"since": None, "until": None},
-        "order": {"requested": "newest_first", "sort_sent": "created_at:desc",
-                  "observed": "newest_first"},
-    }
-    report.update(overrides)
-    return report
-
-
-class FakeScan(object):
-    """Yields the given entries, then completes its report, as the real Scan does."""
-
-    def __init__(self, entries, report, error=None):
-        self._entries = entries
-        self._final = report
-        self._error = error
-        self.report = {"pages": 0}
-
-    def __iter__(self):
-        yield from self._entries
-        if self._error is not None:
-            raise self._error
-        self.report = self._final
-
-
-class FakeClient(object):
-    """Stands in for AuditLogClient: records what the module asked for."""
-
-    instances = []
-
-    def __init__(self, options, entries=None, scan_entries=(), report=None, error=None,
-                 scan_error=None):
-        self.options = options
-        self.entries = entries or {}
-        self.scan_entries = list(scan_entries)
-        self.report = report or scan_report()
-        self.error = error
-        self.scan_error = scan_error
-        self.calls = []
-        self.closed = False
-
-    def get(self, entry_id):
-        self.calls.append(("get", entry_id))
-        if self.error is not None:
-            raise self.error
-        if entry_id not in self.entries:
-            raise NotFoundError("not found (HTTP 404): no such entry", 404)
-        return self.entries[entry_id]
-
-    # The real read, on top of the fake scan below: the adapters' one read path.
-    read = AuditLogClient.read
-
-    def scan(self, query, page_size=100, max_results=None, cursor=None):
-        self.calls.append(("scan", query, page_size, max_results, cursor))
-        if self.error is not None:
-            raise self.error
-        return FakeScan(self.scan_entries, self.report, self.scan_error)
-
-    def close(self):
-        self.closed = True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-
 @pytest.fixture
 def run(capsys, monkeypatch):
     """Run the module with args and a fake client; return (result, raw stdout, client)."""
-    for schema in CONNECTION_OPTIONS.values():
-        for env in schema.get("env", []):
-            monkeypatch.delenv(env, raising=False)
+    clear_connection_env(monkeypatch)
 
     def runner(args, **client_kwargs):
-        made = []
-
-        def from_options(options):
-            if client_kwargs.get("construct_error") is not None:
-                raise client_kwargs["construct_error"]
-            kwargs = dict((k, v) for k, v in client_kwargs.items() if k != "construct_error")
-            made.append(FakeClient(options, **kwargs))
-            return made[-1]
-
-        fake_class = mock.Mock(from_options=mock.Mock(side_effect=from_options))
-        warned = []
-        real_warn = basic.AnsibleModule.warn
-
-        def warn(module, warning, *a, **k):
-            # Recorded here: once controller code is imported in the same process (the lookup
-            # tests), ansible-core 2.19+ routes module warnings to Display, not the result.
-            warned.append(warning)
-            return real_warn(module, warning, *a, **k)
-
-        with mock.patch.object(audit_log_info, "AuditLogClient", fake_class), \
-                mock.patch.object(basic.AnsibleModule, "warn", warn):
-            with module_args(args):
-                with pytest.raises(SystemExit):
-                    audit_log_info.main()
-        out = capsys.readouterr().out
-        result = json.loads(out)
-        result["_warned"] = warned
-        return result, out, (made[0] if made else None)
+        with patch_client(audit_log_info, **client_kwargs) as factory:
+            result, out = run_module(audit_log_info, args, capsys)
+        return result, out, factory.client
 
     return runner
 
@@ -163,7 +60,7 @@ def base(**args):
 class TestIdMode:
 
     def test_returns_the_entry_as_a_list_of_one(self, run):
-        result, _out, client = run(base(id="a"), entries={"a": ENTRY_A})
+        result, _out, client = run(base(id="a"), by_id={"a": ENTRY_A})
         assert result["audit_logs"] == [ENTRY_A]
         assert result["total_count"] == 1
         assert result["truncated"] is False
@@ -174,7 +71,7 @@ class TestIdMode:
         assert client.closed
 
     def test_unknown_id_is_an_empty_list_not_a_failure(self, run):
-        result, _out, _client = run(base(id="nope"), entries={"a": ENTRY_A})
+        result, _out, _client = run(base(id="nope"), by_id={"a": ENTRY_A})
         assert result.get("failed") is not True
         assert result["audit_logs"] == []
         assert result["total_count"] == 0
@@ -209,7 +106,7 @@ class TestListMode:
         args = base(since="2026-11-01T00:00:00Z", until="2026-12-01", action=["vm.deleted"],
                     actor_type=["user", "api_key"], method=["delete"], status_code=["2xx"],
                     page_size=50, max_results=10, cursor=None, order="newest_first")
-        result, _out, client = run(args, scan_entries=[ENTRY_A, ENTRY_B])
+        result, _out, client = run(args, entries=[ENTRY_A, ENTRY_B])
         (name, query, page_size, max_results, cursor), = client.calls
         assert name == "scan"
         assert (page_size, max_results, cursor) == (50, 10, None)
@@ -236,8 +133,9 @@ class TestListMode:
     def test_result_carries_the_report(self, run):
         window = {"since": "2026-11-01T00:00:00Z", "until": None}
         report = scan_report(total_count=40, window=window, stopped_early=True,
-                             stop_reason="reached an entry beyond since")
-        result, _out, _client = run(base(since="2026-11-01"), scan_entries=[ENTRY_A],
+                             stop_reason="reached an entry beyond since",
+                             pushed_down={"action": "vm.deleted"})
+        result, _out, _client = run(base(since="2026-11-01"), entries=[ENTRY_A],
                                     report=report)
         assert result["total_count"] == 40
         assert result["window"] == {"since": "2026-11-01T00:00:00Z", "until": None}
@@ -251,13 +149,13 @@ class TestListMode:
         report = scan_report(order={"requested": "oldest_first", "sort_sent": "created_at:asc",
                                     "observed": "newest_first"})
         result, _out, _client = run(base(order="oldest_first"),
-                                    scan_entries=[ENTRY_A, ENTRY_B], report=report)
+                                    entries=[ENTRY_A, ENTRY_B], report=report)
         assert [e["id"] for e in result["audit_logs"]] == ["b", "a"]
         assert result["scan"]["client_sorted"] is True
 
     def test_truncation_warns_and_says_how_to_resume(self, run):
         report = scan_report(truncated=True, next_cursor="nla1.resume-here", matched=1)
-        result, _out, _client = run(base(max_results=1), scan_entries=[ENTRY_A], report=report)
+        result, _out, _client = run(base(max_results=1), entries=[ENTRY_A], report=report)
         assert result["truncated"] is True
         assert result["next_cursor"] == "nla1.resume-here"
         warning, = result["_warned"]
@@ -269,7 +167,7 @@ class TestListMode:
 
     def test_check_mode_does_the_same_read(self, run):
         args = base(_ansible_check_mode=True, since="7d")
-        result, _out, client = run(args, scan_entries=[ENTRY_A])
+        result, _out, client = run(args, entries=[ENTRY_A])
         assert [c[0] for c in client.calls] == ["scan"]
         assert result["audit_logs"] == [ENTRY_A]
         assert result["changed"] is False
@@ -327,7 +225,7 @@ class TestValidation:
     def test_api_key_falls_back_to_the_environment(self, run, monkeypatch):
         monkeypatch.setenv("NIRVANA_LABS_API_KEY", "from-env-key-123")
         monkeypatch.setenv("NIRVANA_LABS_BASE_URL", "https://audit.example.test")
-        result, _out, client = run({"id": "a"}, entries={"a": ENTRY_A})
+        result, _out, client = run({"id": "a"}, by_id={"a": ENTRY_A})
         assert client.options["api_key"] == "from-env-key-123"
         assert client.options["base_url"] == "https://audit.example.test"
         assert result["audit_logs"] == [ENTRY_A]
@@ -350,7 +248,7 @@ class TestFailures:
 
     def test_error_during_iteration_is_a_clean_failure(self, run):
         err = ApiError("the API answered HTTP 500: boom (after 3 attempts)", 500)
-        result, _out, _client = run(base(), scan_entries=[ENTRY_A], scan_error=err)
+        result, _out, _client = run(base(), entries=[ENTRY_A], scan_error=err)
         assert result["failed"] is True
         assert result["status"] == 500
         assert "audit_logs" not in result
@@ -374,7 +272,7 @@ class TestFailures:
 class TestSecrecy:
 
     def test_key_absent_from_success_output(self, run):
-        _result, out, _client = run(base(since="1d"), scan_entries=[ENTRY_A])
+        _result, out, _client = run(base(since="1d"), entries=[ENTRY_A])
         assert API_KEY not in out
 
     def test_key_absent_from_failure_output_even_if_an_error_echoed_it(self, run):

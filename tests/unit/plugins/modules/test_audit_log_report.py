@@ -8,17 +8,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import json
 import os
-from unittest import mock
 
 import pytest
 
-from ansible.module_utils import basic
-
-from ansible_collections.nirvana_labs.audit.tests.unit.plugins.modules.module_harness import (
-    module_args,
-)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.export import (
     ExportOptions,
     run_export,
@@ -26,9 +19,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.export
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import QUERY_OPTIONS
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.modules import audit_log_report
-from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.test_evidence_export import (  # noqa: E501
-    FakeClient,
-)
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import FakeClient, run_module
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.test_evidence_bundle import (  # noqa: E501
     make_entries,
 )
@@ -47,19 +38,7 @@ def export(dest, entries):
 @pytest.fixture
 def run(capsys):
     def runner(args):
-        warned = []
-        real_warn = basic.AnsibleModule.warn
-
-        def warn(module, warning, *a, **k):
-            warned.append(warning)
-            return real_warn(module, warning, *a, **k)
-
-        with module_args(args), mock.patch.object(basic.AnsibleModule, "warn", warn):
-            with pytest.raises(SystemExit):
-                audit_log_report.main()
-        result = json.loads(capsys.readouterr().out)
-        result["_warned"] = warned
-        return result
+        return run_module(audit_log_report, args, capsys)[0]
     return runner
 
 
