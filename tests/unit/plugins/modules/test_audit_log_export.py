@@ -184,7 +184,8 @@ class TestFailures:
         result, _out, _client = run(base_args(tmp_path),
                                     scan_error=TransportError("connection reset by peer"))
         assert result["failed"] is True and "connection reset" in result["msg"]
-        assert os.listdir(str(tmp_path / "bundle")) == []
+        # Nothing but the lock file, which stays (see evidence/lock.py).
+        assert os.listdir(str(tmp_path / "bundle")) == [".audit_log.lock"]
 
     def test_auth_error_keeps_status(self, run, tmp_path):
         result, out, _client = run(base_args(tmp_path),
