@@ -173,9 +173,6 @@ def read_manifest(path):
     return data if isinstance(data, dict) else None
 
 
-PREVIOUS_UNVERIFIED = ("fail", "link")
-
-
 def previous_link(path, window_since, unverified="fail"):
     """The chain link to a previous bundle: its manifest's SHA-256, window and verification.
 
