@@ -203,12 +203,17 @@ def _is_bundle(path):
 
 
 def _newest_first(bundles):
-    """Bundles sorted by window, newest first; unreadable windows go last, by path."""
-    def key(bundle):
-        window = bundle["window"]
-        since = parse_instant(window["since"]) or parse_instant(window["until"])
-        return (since is not None, since or datetime.datetime.min, bundle["path"])
-    return sorted(bundles, key=key, reverse=True)
+    """Bundles sorted by window start, newest first.
+
+    When a window cannot be read (a manifest altered beyond JSON), all are sorted by path
+    instead, newest (greatest) first: periods are usually named by date, and a damaged
+    bundle then stays between its neighbours rather than breaking every link around it.
+    """
+    starts = [parse_instant(b["window"]["since"]) for b in bundles]
+    if None in starts:
+        return sorted(bundles, key=lambda b: b["path"], reverse=True)
+    return [b for _start, b in sorted(zip(starts, bundles), key=lambda pair: (pair[0], pair[1]["path"]),
+                                      reverse=True)]
 
 
 def _link(bundle, older):
