@@ -44,7 +44,11 @@ def test_served_by_the_api(tmp_path):
     path = write_jsonl(tmp_path / "hostile.jsonl", HOSTILE)
     with EmulatorProcess(["--entries", "5", "--now", NOW, "--entry-overrides", path]) as emu:
         client = Client(emu.url, emu.api_key)
-        items, _pages = client.pages({}, limit=10)
+        # No schema check: the contract's action pattern refuses the zero-width space, which
+        # is the point of serving it (the collection must cope with a server that sends it).
+        resp = client.get("/v1/audit_logs", {"limit": 10}, check=False)
+        assert resp.status == 200
+        items = resp.json()["items"]
         assert items[0]["user_agent"] == HOSTILE[0]["user_agent"]
         assert items[0]["actor"]["name"] == "+cmd"
         assert items[2]["action"] == u"vm.deleted\u200b"
