@@ -65,9 +65,20 @@ print("OK: %d neutralised cells; no hidden character in either report" % hostile
 PY
 
 echo "=== a second writer of the same dest fails at once"
-flock "$work/chain/p3/.audit_log.lock" sleep 60 &
+# One process holds the lock (as a running export would) and is stopped by its pid after.
+rm -f "$work/locked"
+"$python" - "$work/chain/p3/.audit_log.lock" "$work/locked" <<'PY' &
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o640)
+fcntl.flock(fd, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(120)
+PY
 holder=$!
-sleep 1
+for _ in $(seq 1 100); do
+    [ -e "$work/locked" ] && break
+    sleep 0.1
+done
 run_playbook "$here/locked.yml" "$@"
 kill "$holder"
 wait "$holder" 2>/dev/null || true
