@@ -149,10 +149,10 @@ class TestOneWriter:
         context = multiprocessing.get_context("fork")
         queue = context.Queue()
         workers = [context.Process(target=_export_in_child, args=(str(tmp_path), queue))
-                   for _ in range(2)]
+                   for dummy in range(2)]
         for worker in workers:
             worker.start()
-        outcomes = [queue.get(timeout=60) for _ in workers]
+        outcomes = [queue.get(timeout=60) for dummy in workers]
         for worker in workers:
             worker.join(30)
         succeeded = [o for o in outcomes if o[0] == "ok"]
