@@ -7,8 +7,10 @@
 #   4. the evidence runbook (ansible-playbook nirvana_labs.audit.evidence) for two consecutive
 #      weeks, the second chained to the first,
 #   5. both bundles verified with the stock `sha256sum -c SHA256SUMS`,
-#   6. where the bundles and reports are,
-#   7. the emulator stopped, whatever happened (trap).
+#   6. the chain verified (files, links, no gap) with audit_log_verify and with the plain
+#      script tools/verify_evidence_chain.py of the installed collection,
+#   7. where the bundles and reports are,
+#   8. the emulator stopped, whatever happened (trap).
 #
 # Environment: DEMO_OUT (default ./demo-output), DEMO_ENTRIES (default 50000),
 # DEMO_ANSIBLE (venv name of scripts/venv.sh: 2.21 default, or 2.17).
@@ -54,25 +56,14 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 
 say "Emulator with $ENTRIES seeded entries (seed $SEED)"
-"$PY" "$ROOT/tests/emulator/serve.py" --entries "$ENTRIES" --seed "$SEED" \
+# The shared launcher (tests/emulator/launcher.py): started here so it stays this shell's
+# child, then `ready` waits for its JSON line and exports NIRVANA_LABS_BASE_URL/API_KEY.
+"$PY" "$ROOT/tests/emulator/launcher.py" exec -- --entries "$ENTRIES" --seed "$SEED" \
     >"$OUT/emulator.json" 2>"$OUT/emulator.log" &
 EMULATOR_PID=$!
-for _ in $(seq 1 300); do
-    [ -s "$OUT/emulator.json" ] && break
-    kill -0 "$EMULATOR_PID" 2>/dev/null || {
-        cat "$OUT/emulator.log" >&2
-        exit 1
-    }
-    sleep 0.1
-done
-[ -s "$OUT/emulator.json" ] || {
-    echo "the emulator did not start in 30 s" >&2
-    exit 1
-}
+eval "$("$PY" "$ROOT/tests/emulator/launcher.py" ready --export-connection --pid "$EMULATOR_PID" \
+    --stdout "$OUT/emulator.json" --stderr "$OUT/emulator.log")"
 field() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$OUT/emulator.json" "$1"; }
-NIRVANA_LABS_BASE_URL=$(field url)
-NIRVANA_LABS_API_KEY=$(field api_key)
-export NIRVANA_LABS_BASE_URL NIRVANA_LABS_API_KEY
 echo "listening on $NIRVANA_LABS_BASE_URL (pid $EMULATOR_PID); data ends at $(field now)"
 
 say "Build the collection and install it into $OUT/collections"
@@ -114,6 +105,26 @@ for bundle in "$OUT/evidence/$week1" "$OUT/evidence/$week2"; do
     fi
 done
 
+say "Verify the chain: every file, every link, no gap (audit_log_verify)"
+cat >"$OUT/verify.yml" <<'YAML'
+- name: Verify the evidence chain
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Every file, every link, the continuity of the windows
+      nirvana_labs.audit.audit_log_verify:
+        bundles: ["{{ evidence }}"]
+      register: chain
+    - name: The verdict
+      ansible.builtin.debug:
+        msg: "{{ chain.summary }}"
+YAML
+"$VENV/bin/ansible-playbook" "$OUT/verify.yml" -e evidence="$OUT/evidence"
+
+say "Verify the chain again with the plain script shipped in the collection (no Ansible)"
+CHAIN_SCRIPT="$OUT/collections/ansible_collections/nirvana_labs/audit/tools/verify_evidence_chain.py"
+python3 "$CHAIN_SCRIPT" "$OUT/evidence"
+
 say "Done in $(($(date +%s) - started)) s"
 cat <<EOF
 Evidence bundles (data, manifest.json, SHA256SUMS):
@@ -123,4 +134,5 @@ Reports of the latest week:
   $OUT/evidence/$week2/report.html   (open in a browser; self-contained, works offline)
   $OUT/evidence/$week2/report.md
 Verify a bundle anywhere: cd $OUT/evidence/$week2 && sha256sum -c SHA256SUMS
+Verify the chain anywhere: python3 $CHAIN_SCRIPT $OUT/evidence
 EOF

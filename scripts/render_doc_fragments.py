@@ -77,6 +77,9 @@ FRAGMENTS = {
     "report.py": (
         "The options of audit_log_report.",
         [("DOCUMENTATION", _options(options.REPORT_OPTIONS))]),
+    "verify.py": (
+        "The options of audit_log_verify.",
+        [("DOCUMENTATION", _options(options.VERIFY_OPTIONS))]),
     "attributes.py": (
         "The attributes shared by the modules that read the API (audit_log_info,\n"
         "audit_log_export); each module adds its own check_mode details.",

@@ -42,7 +42,20 @@ class ModuleDocFragment(object):
               - Its manifest's SHA-256 is recorded in this manifest, so the periods form a chain in which altering
                 an earlier bundle is evident, and RV(previous.contiguous) says whether the previous window ends
                 exactly where this one starts.
+              - The previous bundle is verified first (its files against its C(SHA256SUMS)); see O(previous_unverified).
+              - Omit it for the first period of a chain.
             type: path
+          previous_unverified:
+            choices:
+              - fail
+              - link
+            default: fail
+            description:
+              - What to do when the O(previous) bundle fails verification.
+              - V(fail) fails the export, naming the bundle and the file that does not match.
+              - V(link) links it anyway, with a warning, and records RV(previous.verified=false) and the problems
+                in the manifest, where M(nirvana_labs.audit.audit_log_verify) reports them.
+            type: str
           settle:
             default: 5m
             description:

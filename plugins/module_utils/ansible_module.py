@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import os
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
@@ -55,6 +56,20 @@ def schema_module(groups, needs_requests=True, **kwargs):
     if message:
         module.fail_json(msg=message)
     return module
+
+
+def set_file_attributes(module, paths, changed=False):
+    """Apply the standard file options (``mode``, ``owner``, ``group``, SELinux, attributes:
+    ``add_file_common_args=True``) to the existing ``paths``, as ``ansible.builtin.copy``
+    does; returns whether anything changed. A directory gets all but ``mode``."""
+    for path in paths:
+        if not os.path.lexists(path):
+            continue
+        file_args = module.load_file_common_arguments(module.params, path=path)
+        if os.path.isdir(path):
+            file_args["mode"] = None
+        changed = module.set_fs_attributes_if_different(file_args, changed)
+    return changed
 
 
 def failure_of(err):

@@ -25,6 +25,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names 
     DEFAULT_SETTLE,
     DEFAULT_TOP,
     EXPORT_FORMATS,
+    PREVIOUS_UNVERIFIED,
     REPORT_FORMATS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import ORDERS
@@ -289,6 +290,45 @@ EXPORT_OPTIONS = {
             "Its manifest's SHA-256 is recorded in this manifest, so the periods form a chain in"
             " which altering an earlier bundle is evident, and RV(previous.contiguous) says whether"
             " the previous window ends exactly where this one starts.",
+            "The previous bundle is verified first (its files against its C(SHA256SUMS)); see"
+            " O(previous_unverified).",
+            "Omit it for the first period of a chain.",
+        ],
+    ),
+    "previous_unverified": dict(
+        type="str",
+        choices=list(PREVIOUS_UNVERIFIED),
+        default=PREVIOUS_UNVERIFIED[0],
+        description=[
+            "What to do when the O(previous) bundle fails verification.",
+            "V(fail) fails the export, naming the bundle and the file that does not match.",
+            "V(link) links it anyway, with a warning, and records RV(previous.verified=false)"
+            " and the problems in the manifest, where M(nirvana_labs.audit.audit_log_verify)"
+            " reports them.",
+        ],
+    ),
+}
+
+VERIFY_OPTIONS = {
+    "bundles": dict(
+        type="list",
+        elements="path",
+        required=True,
+        description=[
+            "The bundles of the chain, each a bundle directory (or its C(manifest.json)), or a"
+            " directory whose subdirectories are the bundles, such as the parent of one"
+            " directory per period.",
+            "The order does not matter; the bundles are sorted by window and checked newest to"
+            " oldest.",
+        ],
+    ),
+    "fail_on_broken": dict(
+        type="bool",
+        default=True,
+        description=[
+            "Fail when any file, link or window does not verify; the result still carries every"
+            " bundle's verdict.",
+            "With V(false) the module succeeds and RV(ok) says whether the chain is intact.",
         ],
     ),
 }

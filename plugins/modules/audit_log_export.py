@@ -38,6 +38,7 @@ extends_documentation_fragment:
   - nirvana_labs.audit.connection
   - nirvana_labs.audit.query
   - nirvana_labs.audit.export
+  - ansible.builtin.files
   - ansible.builtin.action_common_attributes
   - nirvana_labs.audit.attributes
 attributes:
@@ -63,7 +64,18 @@ notes:
   - When the server did not send the entries in the canonical order, the module sorts them
     itself on disk in runs of 10,000 entries (a few MiB of memory) and merges them; the bytes
     are the same.
-  - Run one export per O(dest) at a time.
+  - Run one export per O(dest) at a time. The export holds an exclusive lock on the file
+    C(.audit_log.lock) in O(dest) while it runs, so a second export into the same O(dest) fails
+    at once with a message that says so. The lock file stays, and is not part of the bundle.
+  - The bundle holds user names and client IPs, so its files are created C(0640) and O(dest)
+    C(0750) (owner and group only; a stricter umask still applies). O(mode), O(owner) and
+    O(group) set them as M(ansible.builtin.copy) does, on the files and, except O(mode), on
+    O(dest).
+  - In C(audit_log.csv), a text cell that begins with C(=), C(+), C(-), C(@), a tab or a carriage
+    return gets a leading single quote, so a spreadsheet shows it as text instead of running it
+    as a formula (OWASP CSV injection). Numbers the API sends as numbers are left alone.
+    C(audit_log.jsonl) keeps every value exactly and is the authoritative copy.
+  - A window that is not final yet (RV(final=false)) gives a warning.
   - There is no O(nirvana_labs.audit.audit_log_info#module:cursor) to resume from. A bundle always
     holds a whole window. An interrupted export is run again, and an export of a past window
     that is already complete in O(dest) rewrites nothing.
@@ -297,6 +309,15 @@ previous:
     contiguous:
       description: Whether the previous window ends exactly at this window's start.
       type: bool
+    verified:
+      description:
+        - Whether the previous bundle verified when it was linked. V(false) only with
+          O(previous_unverified=link).
+      type: bool
+    problems:
+      description: What failed verification in the previous bundle; only when RV(previous.verified=false).
+      type: list
+      elements: str
 run:
   description:
     - Who ran the export that produced the manifest in O(dest), and when. When nothing
@@ -324,6 +345,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.export
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module import (
     run_or_fail,
     schema_module,
+    set_file_attributes,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
@@ -337,7 +359,8 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.version import 
 
 
 def build_module():
-    return schema_module((CONNECTION_OPTIONS, QUERY_OPTIONS, EXPORT_OPTIONS))
+    return schema_module((CONNECTION_OPTIONS, QUERY_OPTIONS, EXPORT_OPTIONS),
+                         add_file_common_args=True)
 
 
 def _terminate(signum, frame):
@@ -360,6 +383,17 @@ def main():
     result = run_or_fail(module, lambda: run(module), io_failure="cannot write the bundle")
     if result["completeness"]["status"] in ("mismatch", "truncated"):
         module.warn("The bundle is not complete: %s." % result["completeness"]["reason"])
+    if not result["final"]:
+        module.warn("The window is not final, so this bundle may miss entries: %s. Run the"
+                    " export again after that." % result["finality"]["reason"])
+    previous = result["previous"] or {}
+    if previous.get("verified") is False:
+        module.warn("The previous bundle %s failed verification and was linked anyway"
+                    " (previous_unverified=link): %s"
+                    % (module.params["previous"], "; ".join(previous.get("problems") or [])))
+    paths = [result["dest"], result["manifest_path"], result["sums_path"]]
+    paths.extend(info["path"] for info in result["files"].values())
+    result["changed"] = set_file_attributes(module, paths, result["changed"])
     module.exit_json(**result)
 
 

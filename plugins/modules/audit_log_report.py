@@ -31,6 +31,7 @@ author:
   - Nirvana Labs audit collection contributors (!UNKNOWN)
 extends_documentation_fragment:
   - nirvana_labs.audit.report
+  - ansible.builtin.files
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -48,6 +49,13 @@ notes:
   - At most 100,000 distinct actors, actions, target types, API keys and client IPs are tracked
     each, and 200,000 baseline addresses. Past that the rest are counted in the totals and the
     report says so.
+  - Characters that display misleadingly or not at all (bidirectional controls such as
+    U+202E, zero-width and other format characters such as U+200B, control characters) are
+    shown escaped, as C(\u202e), in both reports, so C(vm.deleted\u200b) is told apart from
+    C(vm.deleted). A backslash in a value is shown doubled.
+  - The report files are created C(0640) (owner and group only; a stricter umask still
+    applies). O(mode), O(owner) and O(group) set them as M(ansible.builtin.copy) does.
+  - A bundle whose window was not final gives a warning.
 seealso:
   - module: nirvana_labs.audit.audit_log_export
     description: Write the bundle this module reads.
@@ -147,12 +155,13 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module import (
     run_or_fail,
     schema_module,
+    set_file_attributes,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import REPORT_OPTIONS
 
 
 def main():
-    module = schema_module((REPORT_OPTIONS,), needs_requests=False)
+    module = schema_module((REPORT_OPTIONS,), needs_requests=False, add_file_common_args=True)
     params = module.params
     result = run_or_fail(
         module,
@@ -164,6 +173,11 @@ def main():
         io_failure="cannot read the bundle or write the report")
     if not result["verified"]:
         module.warn("The bundle failed verification: %s" % "; ".join(result["problems"]))
+    if result["summary"]["final"] is not True:
+        module.warn("The bundle's window was not final when it was exported, so it may miss"
+                    " entries; export the period again once it has settled and report again.")
+    result["changed"] = set_file_attributes(module, sorted(result["paths"].values()),
+                                            result["changed"])
     module.exit_json(**result)
 
 

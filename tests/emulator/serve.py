@@ -19,6 +19,7 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from audit_emulator import faults as faults_mod  # noqa: E402 pylint: disable=wrong-import-position
+from audit_emulator import overrides as overrides_mod  # noqa: E402 pylint: disable=wrong-import-position
 from audit_emulator.api import API_GENERATIONS  # noqa: E402 pylint: disable=wrong-import-position
 from audit_emulator.server import Emulator  # noqa: E402 pylint: disable=wrong-import-position
 
@@ -38,6 +39,9 @@ def parse_args(argv):
                         help="answer 429 with Retry-After beyond this many requests per second")
     parser.add_argument("--now", metavar="RFC3339",
                         help="end of the data window (default: start-up time, whole seconds)")
+    parser.add_argument("--entry-overrides", metavar="FILE",
+                        help="JSONL of {\"index\": N, field: value, ...}: values served instead of"
+                             " the generated ones in entry N (0 = newest)")
     parser.add_argument("--verbose", action="store_true", help="log each request on stderr")
     args = parser.parse_args(argv)
     if args.entries < 0 or args.seed < 0:
@@ -54,10 +58,12 @@ def main(argv=None):
         if args.faults:
             rules = faults_mod.load(args.faults)
             faults_mod.parse_rules(rules)
+        overrides = (overrides_mod.load(args.entry_overrides, args.entries)
+                     if args.entry_overrides else None)
         emulator = Emulator(host=args.host, port=args.port, api_key=args.api_key,
                             entries=args.entries, seed=args.seed, api=args.api, tls=args.tls,
                             faults=rules, rate_limit=args.rate_limit, now=args.now,
-                            verbose=args.verbose)
+                            verbose=args.verbose, overrides=overrides)
         emulator.start()
     except (OSError, ValueError) as err:
         sys.stderr.write("serve.py: %s\n" % err)

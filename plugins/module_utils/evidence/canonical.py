@@ -4,7 +4,8 @@
 """Canonical bytes of an entry: one JSON spelling per value, and the CSV cells.
 
 Each entry becomes one canonical JSON line (sorted keys, compact separators, UTF-8) and, when
-asked, one CSV row, so the same entries always give the same bytes. Plain Python.
+asked, one CSV row, so the same entries always give the same bytes. CSV text cells that a
+spreadsheet would run as a formula are neutralised; the JSONL is exact. Plain Python.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,6 +39,18 @@ def canonical_line(entry):
     return (canonical_json(entry) + "\n").encode("utf-8")
 
 
+# A spreadsheet runs a cell that begins with one of these as a formula (OWASP, "CSV
+# Injection"): such a text cell gets a leading single quote, which the spreadsheet shows as
+# text. Only text: a number the API types as a number (status_code -1) stays a number; the
+# JSONL keeps every value exactly as the API sent it.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text):
+    """``text`` made inert for a spreadsheet: a leading ``'`` when it could start a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _cell(value):
     if value is None:
         return ""
@@ -45,7 +58,9 @@ def _cell(value):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return canonical_json(value)
-    return str(value)
+    if isinstance(value, (int, float)):
+        return str(value)
+    return neutralise(str(value))
 
 
 def csv_row(entry):
@@ -67,5 +82,6 @@ def csv_row(entry):
                     extra.setdefault(key, {})[sub_key] = sub_value
         else:
             extra[key] = value
+    # Canonical JSON of an object starts with "{": never a formula.
     cells["extra"] = canonical_json(extra) if extra else ""
     return [cells.get(column, "") for column in CSV_COLUMNS]

@@ -24,7 +24,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names 
     MANIFEST_NAME,
     SUMS_NAME,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.lock import DirectoryLock
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.parts import (
+    DIR_MODE,
     commit_files,
     file_sha256,
     remove_quietly,
@@ -58,8 +60,10 @@ class ExportOptions(object):
     """
 
     def __init__(self, dest, format="jsonl", settle=DEFAULT_SETTLE, previous=None, page_size=100,
-                 max_results=None, base_url=None, query_options=None, connection=None):
+                 max_results=None, base_url=None, query_options=None, connection=None,
+                 previous_unverified="fail"):
         self.dest = dest
+        self.previous_unverified = previous_unverified or "fail"
         self.format = format or "jsonl"
         self.settle = settle
         self.previous = previous
@@ -75,6 +79,7 @@ class ExportOptions(object):
         return cls(
             dest=params["dest"], format=params.get("format"),
             settle=params.get("settle", DEFAULT_SETTLE), previous=params.get("previous"),
+            previous_unverified=params.get("previous_unverified"),
             page_size=params.get("page_size"), max_results=params.get("max_results"),
             base_url=params.get("base_url"),
             query_options=dict((name, params.get(name)) for name in sorted(QUERY_OPTIONS)),
@@ -132,7 +137,8 @@ def _checked(options, query):
     previous = None
     if options.previous:
         try:
-            previous = mf.previous_link(options.previous, query.window.get("since"))
+            previous = mf.previous_link(os.path.abspath(options.previous),
+                                        query.window.get("since"), options.previous_unverified)
         except ValueError as err:
             raise InvalidOption("previous", str(err))
     return dest, settle_seconds, previous
@@ -142,10 +148,20 @@ def _workdir(dest, check_mode):
     if check_mode:
         # Nothing may be written to dest: parts go to a private folder that is removed.
         return tempfile.mkdtemp(prefix="nirvana-export-check-")
-    if not os.path.isdir(dest):
-        os.makedirs(dest)
-    remove_stale_parts(dest)
     return dest
+
+
+def _make_dest(dest, check_mode):
+    """Create ``dest`` (owner and group only) and take its lock; the lock, or None in check
+    mode, which writes nothing to dest."""
+    if check_mode:
+        return None
+    if not os.path.isdir(dest):
+        os.makedirs(dest, DIR_MODE)
+    lock = DirectoryLock(dest).acquire()
+    # Only after the lock: a concurrent writer's parts would otherwise be at stake.
+    remove_stale_parts(dest)
+    return lock
 
 
 def _manifest(options, run, report, writer, parts, window):
@@ -218,6 +234,7 @@ def run_export(client, query, options, check_mode=False, now=utc_now, version="0
     dest, settle_seconds, previous = _checked(options, query)
     run = {"started": now(), "dest": dest, "previous": previous, "version": version,
            "settle_seconds": settle_seconds}
+    lock = _make_dest(dest, check_mode)
     workdir = _workdir(dest, check_mode)
     writer = BundleWriter(workdir, order=query.order, formats=options.format, run_size=run_size)
     extra_parts = []
@@ -242,6 +259,8 @@ def run_export(client, query, options, check_mode=False, now=utc_now, version="0
             remove_quietly(part.path)
         if check_mode:
             shutil.rmtree(workdir, ignore_errors=True)
+        if lock is not None:
+            lock.release()
     return _result(dest, parts, manifest, manifest_sha, changed_files, window, writer)
 
 

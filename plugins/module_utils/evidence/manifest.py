@@ -27,6 +27,7 @@ import json
 import os
 import socket
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import chain
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import MANIFEST_NAME
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
     format_utc,
@@ -172,34 +173,48 @@ def read_manifest(path):
     return data if isinstance(data, dict) else None
 
 
-def previous_link(path, window_since):
-    """The chain link to a previous bundle: its manifest's SHA-256 and window.
+def previous_link(path, window_since, unverified="fail"):
+    """The chain link to a previous bundle: its manifest's SHA-256, window and verification.
 
-    ``path`` is the previous bundle's directory or its manifest.json. Raises ValueError
-    when there is no readable manifest there. ``contiguous`` says whether the previous window
-    ends exactly where this one starts, so a chain of periods has no gap and no overlap.
+    ``path`` is the previous bundle's directory or its manifest.json. The previous bundle is
+    verified first (``chain.check_bundle``): one that fails raises ValueError naming the
+    bundle and the bad file, unless ``unverified`` is ``link``, and then the link records
+    ``verified: false`` and the problems. Raises ValueError when there is no readable
+    manifest there. ``contiguous`` says whether the previous window ends exactly where this
+    one starts, so a chain of periods has no gap and no overlap.
     """
-    if os.path.isdir(path):
-        path = os.path.join(path, MANIFEST_NAME)
+    directory = os.path.dirname(path) if os.path.basename(path) == MANIFEST_NAME else path
+    manifest_path = os.path.join(directory, MANIFEST_NAME)
     try:
-        with open(path, "rb") as handle:
+        with open(manifest_path, "rb") as handle:
             data = handle.read()
     except (IOError, OSError) as err:
-        raise ValueError("cannot read the previous manifest %s: %s" % (path, err.strerror))
+        raise ValueError(
+            "cannot read the previous manifest %s: %s. For the first period of a chain, omit"
+            " previous; afterwards give the directory of the bundle exported for the period"
+            " just before this one" % (manifest_path, err.strerror))
     try:
         manifest = json.loads(data.decode("utf-8"))
     except ValueError:
-        raise ValueError("the previous manifest %s is not JSON" % path)
+        manifest = None
+    checked = chain.check_bundle(directory)
+    if not checked["ok"] and unverified != "link":
+        raise ValueError(
+            "the previous bundle %s failed verification (%s); it is not linked. Find out what"
+            " changed it and restore it, or set previous_unverified=link to link it anyway,"
+            " recorded as unverified in this manifest"
+            % (directory, "; ".join(checked["problems"])))
     if not isinstance(manifest, dict):
-        raise ValueError("the previous manifest %s is not a JSON object" % path)
-    window = manifest.get("window") if isinstance(manifest.get("window"), dict) else {}
+        raise ValueError("the previous manifest %s is not a JSON object" % manifest_path)
+    window = chain.window_of(manifest)
     link = {
         "manifest_sha256": hashlib.sha256(data).hexdigest(),
-        "window": {"since": window.get("since"), "until": window.get("until")},
+        "window": window,
+        "verified": checked["ok"],
+        "contiguous": chain.continuity(window["until"], window_since) == "contiguous",
     }
-    previous_until = parse_rfc3339(window.get("until")) if window.get("until") else None
-    this_since = parse_rfc3339(window_since) if window_since else None
-    link["contiguous"] = bool(previous_until and this_since and previous_until == this_since)
+    if not checked["ok"]:
+        link["problems"] = checked["problems"]
     return link
 
 

@@ -3,22 +3,29 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The names of an evidence bundle's files, its formats and the evidence defaults.
 
-A leaf module: the option schema imports these, so each value is written once."""
+Nearly a leaf (it imports only the stdlib-only chain.py): the option schema imports these, so each value is written once."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+# The manifest's and SHA256SUMS' names belong to chain.py, which imports nothing of the
+# collection so that the offline verification script can load it by its path.
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.chain import (  # noqa: F401 pylint: disable=unused-import
+    MANIFEST_NAME,
+    SUMS_NAME,
+)
+
 JSONL_NAME = "audit_log.jsonl"
 CSV_NAME = "audit_log.csv"
-MANIFEST_NAME = "manifest.json"
-SUMS_NAME = "SHA256SUMS"
 DATA_NAMES = (JSONL_NAME, CSV_NAME)
 
 EXPORT_FORMATS = ("jsonl", "csv", "both")
 FORMATS = EXPORT_FORMATS
 # Entries younger than this may still arrive late; a window closer to now is not final.
 DEFAULT_SETTLE = "5m"
+# What a previous bundle that fails verification does: fail the export, or be linked anyway.
+PREVIOUS_UNVERIFIED = ("fail", "link")
 
 REPORT_FORMATS = ("markdown", "html")
 DEFAULT_TOP = 10

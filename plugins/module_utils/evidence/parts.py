@@ -21,9 +21,16 @@ import re
 import shutil
 import tempfile
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.chain import (  # noqa: F401 pylint: disable=unused-import
+    file_sha256,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import SUMS_NAME
 
 CHUNK = 1024 * 1024
+# Bundles and reports hold user names and client IPs: owner and group only (a compliance
+# group can read them, the world cannot). A stricter umask still applies.
+FILE_MODE = 0o640
+DIR_MODE = 0o750
 
 # Part files carry the writer's pid so a later run removes only leftovers of dead processes.
 _PART_RE = re.compile(r"^\.(?P<name>[A-Za-z0-9_.]+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.part$")
@@ -149,7 +156,7 @@ def current_umask():
     return mask
 
 
-def commit_files(directory, parts, remove=()):
+def commit_files(directory, parts, remove=(), mode=FILE_MODE):
     """Put a new bundle state in place, in an order that never shows a false bundle.
 
     ``parts`` maps final names to finished part files (only the ones that changed),
@@ -157,9 +164,9 @@ def commit_files(directory, parts, remove=()):
     bundle that fails verification rather than one that verifies stale data) and comes back
     last, after the data files and the manifest.
     """
-    # Parts were created private (mkstemp's 0600); the bundle gets the mode any new file
-    # would get under the caller's umask.
-    mode = 0o666 & ~current_umask()
+    # Parts were created private (mkstemp's 0600); the bundle gets ``mode`` (owner and group
+    # only by default), never more than the caller's umask allows.
+    mode = mode & ~current_umask()
     for part in parts.values():
         os.chmod(part.path, mode)
     sums_part = parts.get(SUMS_NAME)
@@ -175,23 +182,6 @@ def commit_files(directory, parts, remove=()):
     if sums_part is not None:
         os.rename(sums_part.path, os.path.join(directory, SUMS_NAME))
         fsync_dir(directory)
-
-
-def file_sha256(path):
-    """SHA-256 of a file, read in chunks; None when it does not exist."""
-    sha = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            while True:
-                chunk = handle.read(CHUNK)
-                if not chunk:
-                    break
-                sha.update(chunk)
-    except IOError as err:
-        if err.errno == errno.ENOENT:
-            return None
-        raise
-    return sha.hexdigest()
 
 
 def read_lines(path):

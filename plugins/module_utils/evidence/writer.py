@@ -70,10 +70,15 @@ class _CsvOut(object):
         self.file = hashing_file
         # "\n" endings: the file is read by Unix tools as often as by spreadsheets.
         self._writer = csv.writer(_TextSink(hashing_file), lineterminator="\n")
+        # With "\n" endings, csv leaves a cell holding a bare "\r" unquoted, which readers
+        # take for a line end: such a row is written with every cell quoted.
+        self._quoted = csv.writer(_TextSink(hashing_file), lineterminator="\n",
+                                  quoting=csv.QUOTE_ALL)
         self._writer.writerow(CSV_COLUMNS)
 
     def add(self, entry):
-        self._writer.writerow(csv_row(entry))
+        row = csv_row(entry)
+        (self._quoted if any("\r" in cell for cell in row) else self._writer).writerow(row)
         self.file.lines += 1
 
 

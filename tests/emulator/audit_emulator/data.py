@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from . import catalog
+from . import overrides as overrides_mod
 
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _U53 = 2.0 ** -53
@@ -132,7 +133,7 @@ class Dataset(object):
     the ground truth the emulator serves; ``select`` returns what the 2026-08 API lists.
     """
 
-    def __init__(self, seed=0, entries=10000, now=None):
+    def __init__(self, seed=0, entries=10000, now=None, overrides=None):
         if int(seed) < 0:
             raise ValueError("seed must be >= 0")
         if int(entries) < 0:
@@ -140,6 +141,8 @@ class Dataset(object):
         self.seed = int(seed)
         self.size = int(entries)
         self.now = parse_now(now)
+        # {index: fields} served instead of the generated values (see overrides.py).
+        self.overrides = dict(overrides or {})
         self._rng = _Rng(self.seed)
         self._build_tables()
         self._build_entries()
@@ -415,7 +418,7 @@ class Dataset(object):
                    self.path_idx[idx].tolist(), self.ua[idx].tolist(), self.ip[idx].tolist())
         out = []
         ops, actors, resources = self.operations, self.actors, self.resources
-        for ts, hi, lo, actor, op, res, status, state, path, ua, ip in cols:
+        for i, (ts, hi, lo, actor, op, res, status, state, path, ua, ip) in zip(idx.tolist(), cols):
             o = ops[op]
             entry = {
                 "id": _format_uuid(hi, lo),
@@ -432,6 +435,8 @@ class Dataset(object):
                 entry["target"] = {"id": resources[o.ttype][res], "type": o.ttype}
             elif state == 1:
                 entry["target"] = None
+            if i in self.overrides:
+                overrides_mod.apply(entry, self.overrides[i])
             out.append(entry)
         return out
 

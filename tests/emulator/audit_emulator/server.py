@@ -313,13 +313,14 @@ class Emulator(object):
 
     def __init__(self, host="127.0.0.1", port=0, api_key=None, entries=10000, seed=0,
                  api="2026-08", tls=False, faults=None, rate_limit=None, now=None,
-                 dataset=None, verbose=False):
+                 dataset=None, verbose=False, overrides=None):
         if api not in API_GENERATIONS:
             raise ValueError("api must be one of %s" % ", ".join(API_GENERATIONS))
         self.host = host
         self.port = port
         self.api_key = api_key or "emu_" + secrets.token_urlsafe(24)
-        self.dataset = dataset if dataset is not None else Dataset(seed=seed, entries=entries, now=now)
+        self.dataset = dataset if dataset is not None else Dataset(seed=seed, entries=entries, now=now,
+                                                                   overrides=overrides)
         self.live = LiveEntries(self.dataset)
         self.api = Api(self.dataset, self.api_key, api, live=self.live)
         self.tls = tls

@@ -11,12 +11,47 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import unicodedata
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import EPOCH
 
 # Filters shown in the summary, in this order.
 _FILTER_NAMES = ("action", "actor_id", "actor_name", "actor_type", "target_id", "target_type",
                  "method", "path", "client_ip", "status_code", "max_results")
+
+
+# Characters that change how text displays without showing themselves: bidirectional
+# controls (U+202A-U+202E, U+2066-U+2069, U+200E/F, U+061C), zero-width and other format
+# characters (U+200B-U+200D, U+2060, U+FEFF: all category Cf), control characters, line and
+# paragraph separators, and the blank "filler" letters.
+_HIDDEN_CATEGORIES = ("Cf", "Cc", "Zl", "Zp", "Co", "Cs", "Cn")
+_FILLERS = (u"\u115f", u"\u1160", u"\u3164", u"\uffa0")
+_PLAIN_WHITESPACE = (u"\t", u"\n", u"\r")
+
+
+def _escape_char(char):
+    code = ord(char)
+    return u"\\u%04x" % code if code <= 0xFFFF else u"\\U%08x" % code
+
+
+def reveal(text):
+    """``text`` with every invisible or direction-changing character shown as ``\\uXXXX``.
+
+    ``admin\\u202egnp.exe`` and ``vm.deleted\\u200b`` then read as what they are. A backslash
+    is doubled, so a literal ``\\u200b`` typed into a field cannot pass for an escape. Tab,
+    newline and carriage return are left to the renderers (whitespace in a cell).
+    """
+    out = []
+    for char in text:
+        if char == u"\\":
+            out.append(u"\\\\")
+        elif char in _PLAIN_WHITESPACE or char.isascii() and char.isprintable():
+            out.append(char)
+        elif char in _FILLERS or unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            out.append(_escape_char(char))
+        else:
+            out.append(char)
+    return u"".join(out)
 
 
 def utc(micros):

@@ -17,12 +17,12 @@ import math
 from html import escape as _html_escape
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.context import (
-    actor_label, new_ip_intro, notes, section_lines, summary_rows, utc, width_text)
+    actor_label, new_ip_intro, notes, reveal, section_lines, summary_rows, utc, width_text)
 
 
 def h(value):
-    """HTML-escaped text of any value."""
-    return _html_escape(u"" if value is None else u"%s" % (value,), quote=True)
+    """HTML-escaped text of any value, hidden characters shown escaped."""
+    return _html_escape(reveal(u"" if value is None else u"%s" % (value,)), quote=True)
 
 
 def _bucket_label(micros, bucket_seconds, multi_day):

@@ -14,7 +14,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.context import (
-    actor_label, new_ip_intro, notes, section_lines, summary_rows, utc, width_text)
+    actor_label, new_ip_intro, notes, reveal, section_lines, summary_rows, utc, width_text)
 
 _SPARKS = u"▁▂▃▄▅▆▇█"
 # Characters that change meaning in a Markdown table cell: pipes end the cell, the rest make
@@ -23,8 +23,9 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|<~])")
 
 
 def md(value):
-    """Markdown-escaped, single-line text of any value (safe inside a table cell)."""
-    text = u"" if value is None else u"%s" % (value,)
+    """Markdown-escaped, single-line text of any value (safe inside a table cell), hidden
+    characters shown escaped."""
+    text = reveal(u"" if value is None else u"%s" % (value,))
     text = u" ".join(text.split())
     return _MD_SPECIAL.sub(r"\\\1", text)
 

@@ -22,6 +22,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names 
     REPORT_FORMATS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.parts import (
+    DIR_MODE,
     commit_files,
     file_sha256,
     remove_quietly,
@@ -99,7 +100,7 @@ def _write_changed(dest, outputs, check_mode):
         if check_mode:
             continue
         if not os.path.isdir(dest):
-            os.makedirs(dest)
+            os.makedirs(dest, DIR_MODE)
         part = write_bytes_part(dest, name, outputs[name])
         try:
             commit_files(dest, {name: part})

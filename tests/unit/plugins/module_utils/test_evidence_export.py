@@ -56,7 +56,8 @@ def export(client, dest, check_mode=False, now=NOW, **overrides):
 
 
 def listing(path):
-    return sorted(os.listdir(str(path)))
+    """The files of a bundle directory, without the export's lock file (which stays)."""
+    return sorted(name for name in os.listdir(str(path)) if name != ".audit_log.lock")
 
 
 def read(path):

@@ -100,30 +100,56 @@ class TestCompleteness:
 
 class TestPreviousLink:
 
-    def write_manifest(self, path, since, until):
+    def write_bundle(self, path, since, until):
+        """A minimal verifiable bundle: a manifest and SHA256SUMS covering it."""
+        path.mkdir(parents=True, exist_ok=True)
         data = json.dumps({"window": {"since": since, "until": until}}).encode("utf-8")
-        path.write_bytes(data)
-        return hashlib.sha256(data).hexdigest()
+        (path / "manifest.json").write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        (path / "SHA256SUMS").write_text("%s  manifest.json\n" % digest)
+        return digest
 
-    def test_link_from_directory_is_contiguous_when_windows_meet(self, tmp_path):
-        digest = self.write_manifest(tmp_path / "manifest.json", "2026-10-01T00:00:00Z",
-                                     "2026-11-01T00:00:00Z")
+    def test_link_from_directory_is_contiguous_and_verified(self, tmp_path):
+        digest = self.write_bundle(tmp_path, "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
         link = mf.previous_link(str(tmp_path), "2026-11-01T00:00:00Z")
-        assert link == {"manifest_sha256": digest, "contiguous": True,
+        assert link == {"manifest_sha256": digest, "contiguous": True, "verified": True,
                         "window": {"since": "2026-10-01T00:00:00Z",
                                    "until": "2026-11-01T00:00:00Z"}}
 
     def test_gap_is_not_contiguous(self, tmp_path):
-        path = tmp_path / "m.json"
-        self.write_manifest(path, "2026-10-01T00:00:00Z", "2026-10-31T00:00:00Z")
-        assert mf.previous_link(str(path), "2026-11-01T00:00:00Z")["contiguous"] is False
+        self.write_bundle(tmp_path, "2026-10-01T00:00:00Z", "2026-10-31T00:00:00Z")
+        link = mf.previous_link(str(tmp_path / "manifest.json"), "2026-11-01T00:00:00Z")
+        assert link["contiguous"] is False
 
-    def test_missing_or_bad_manifest_is_refused(self, tmp_path):
-        with pytest.raises(ValueError):
-            mf.previous_link(str(tmp_path), None)
+    def test_missing_manifest_says_to_omit_previous_for_a_first_period(self, tmp_path):
+        with pytest.raises(ValueError) as err:
+            mf.previous_link(str(tmp_path / "2026-10"), None)
+        assert "omit previous" in str(err.value)
+        assert str(tmp_path / "2026-10" / "manifest.json") in str(err.value)
+
+    def test_not_an_object_is_refused(self, tmp_path):
         (tmp_path / "manifest.json").write_bytes(b"[1]")
         with pytest.raises(ValueError):
-            mf.previous_link(str(tmp_path), None)
+            mf.previous_link(str(tmp_path), None, unverified="link")
+
+    def test_a_previous_bundle_that_fails_verification_is_refused_naming_bundle_and_file(
+            self, tmp_path):
+        self.write_bundle(tmp_path, "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
+        (tmp_path / "manifest.json").write_bytes(b'{"window": {}}')
+        with pytest.raises(ValueError) as err:
+            mf.previous_link(str(tmp_path), "2026-11-01T00:00:00Z")
+        message = str(err.value)
+        assert str(tmp_path) in message
+        assert "manifest.json does not match its SHA-256 in SHA256SUMS" in message
+        assert "previous_unverified=link" in message
+
+    def test_link_anyway_records_unverified_and_the_problems(self, tmp_path):
+        self.write_bundle(tmp_path, "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
+        (tmp_path / "SHA256SUMS").unlink()
+        link = mf.previous_link(str(tmp_path), "2026-11-01T00:00:00Z", unverified="link")
+        assert link["verified"] is False
+        assert link["problems"] == ["SHA256SUMS is missing"]
+        assert link["contiguous"] is True
 
 
 class TestManifestBytes:

@@ -59,6 +59,27 @@ def base_args(tmp_path, **extra):
 
 class TestSuccess:
 
+    def test_files_are_owner_and_group_only_and_mode_applies(self, run, tmp_path):
+        result, _out, _client = run(base_args(tmp_path, format="both"))
+        for path in [result["manifest_path"], result["sums_path"]] + [
+                info["path"] for info in result["files"].values()]:
+            assert os.stat(path).st_mode & 0o077 in (0o040, 0o000), path
+        again, _out, _client = run(base_args(tmp_path, format="both", mode="0600"))
+        assert again["changed"] is True and again["changed_files"] == []
+        assert os.stat(again["manifest_path"]).st_mode & 0o777 == 0o600
+
+    def test_a_window_not_final_warns(self, run, tmp_path):
+        window = {"since": "2026-11-01T00:00:00Z", "until": "2099-01-01T00:00:00Z"}
+        result, _out, _client = run(base_args(tmp_path, since="2026-11-01", until="2099-01-01"),
+                                    report={"window": window})
+        assert result["final"] is False
+        assert any("The window is not final" in w for w in result["_warned"])
+
+    def test_a_missing_previous_says_to_omit_it_for_a_first_period(self, run, tmp_path):
+        result, _out, _client = run(base_args(tmp_path, previous=str(tmp_path / "2026-10")))
+        assert result["failed"] is True
+        assert "omit previous" in result["msg"]
+
     def test_exports_and_returns_paths_counts_and_judgements(self, run, tmp_path):
         result, out, client = run(base_args(tmp_path, format="both", page_size=50))
         assert result["changed"] is True
@@ -114,7 +135,8 @@ class TestFailures:
         result, _out, _client = run(base_args(tmp_path),
                                     scan_error=TransportError("connection reset by peer"))
         assert result["failed"] is True and "connection reset" in result["msg"]
-        assert os.listdir(str(tmp_path / "bundle")) == []
+        # Nothing but the lock file, which stays (see evidence/lock.py).
+        assert os.listdir(str(tmp_path / "bundle")) == [".audit_log.lock"]
 
     def test_auth_error_keeps_status(self, run, tmp_path):
         result, out, _client = run(base_args(tmp_path),

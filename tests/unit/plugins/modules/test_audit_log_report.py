@@ -51,6 +51,15 @@ def bundle_dir(tmp_path):
 
 class TestReportModule:
 
+    def test_mode_option_sets_the_report_files_mode(self, run, bundle_dir):
+        result = run({"src": str(bundle_dir), "mode": "0600"})
+        assert result["changed"] is True
+        for path in result["paths"].values():
+            assert os.stat(path).st_mode & 0o777 == 0o600
+        # The same mode again: nothing to change.
+        assert run({"src": str(bundle_dir), "mode": "0600"})["changed"] is False
+        assert run({"src": str(bundle_dir), "mode": "0644"})["changed"] is True
+
     def test_writes_both_reports_then_is_idempotent(self, run, bundle_dir):
         result = run({"src": str(bundle_dir)})
         assert result["changed"] is True and result["verified"] is True

@@ -1,0 +1,206 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: audit_log_verify
+short_description: Verify a chain of audit evidence bundles offline
+version_added: 0.1.0
+description:
+  - Verifies bundles written by M(nirvana_labs.audit.audit_log_export) as one chain of periods,
+    offline, as CloudTrail's C(validate-logs) does for its digest files.
+  - Sorts the bundles by window and walks them newest to oldest. For each bundle it checks every
+    file against C(SHA256SUMS) (as C(sha256sum -c) would, plus the manifest's own list of
+    files), that the SHA-256 of the previous manifest recorded in its C(manifest.json) is that
+    of the next older bundle's C(manifest.json), and that the older window ends exactly where
+    this one starts (no gap, no overlap).
+  - Reports each bundle's verdict, the first broken link (bundle and file) and every gap or
+    overlap.
+  - The same code runs without Ansible as C(tools/verify_evidence_chain.py) in the collection,
+    Python standard library only, for an auditor who has only the bundles.
+author:
+  - Nirvana Labs audit collection contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - nirvana_labs.audit.verify
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads only; check mode runs the same verification.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - The oldest bundle may be linked to a bundle that is not given (RV(bundles[].link=outside));
+    that is not a failure. Give every bundle back to the first period to verify a whole chain.
+  - A bundle linked with O(nirvana_labs.audit.audit_log_export#module:previous_unverified=link)
+    is reported with a note; its link is still checked.
+seealso:
+  - module: nirvana_labs.audit.audit_log_export
+    description: Write the bundles and link them with O(nirvana_labs.audit.audit_log_export#module:previous).
+  - module: nirvana_labs.audit.audit_log_report
+    description: Summarise one bundle.
+"""
+
+EXAMPLES = r"""
+- name: Verify every period under /srv/evidence (one directory per period)
+  nirvana_labs.audit.audit_log_verify:
+    bundles:
+      - /srv/evidence
+  delegate_to: localhost
+  register: chain
+
+- name: Verify three periods, and report rather than fail on a broken chain
+  nirvana_labs.audit.audit_log_verify:
+    bundles:
+      - /srv/evidence/2026-09
+      - /srv/evidence/2026-10
+      - /srv/evidence/2026-11
+    fail_on_broken: false
+  delegate_to: localhost
+  register: chain
+
+- name: Say where it broke
+  ansible.builtin.debug:
+    msg: "{{ chain.first_broken.bundle }}: {{ chain.first_broken.problem }}"
+  when: not chain.ok
+"""
+
+RETURN = r"""
+ok:
+  description: Whether every bundle verified, every link matched and the windows have no gap or overlap.
+  returned: always
+  type: bool
+  sample: true
+summary:
+  description: The verdict in one sentence.
+  returned: always
+  type: str
+  sample: "3 bundle(s) verified: every file matches its SHA256SUMS, every link matches, and the
+    windows run without gap or overlap from 2026-09-01T00:00:00Z to 2026-12-01T00:00:00Z"
+bundles:
+  description: Each bundle's verdict, newest first.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The bundle directory.
+      type: str
+    window:
+      description: The bundle's window, from its manifest.
+      type: dict
+      sample: {since: "2026-11-01T00:00:00Z", until: "2026-12-01T00:00:00Z"}
+    manifest_sha256:
+      description: SHA-256 of its C(manifest.json), or V(null) when it has none.
+      type: str
+    verdict:
+      description: V(ok) or V(failed).
+      type: str
+      sample: ok
+    files_ok:
+      description: Whether every file matched its C(SHA256SUMS).
+      type: bool
+    bad_files:
+      description: The files that did not verify.
+      type: list
+      elements: str
+      sample: [audit_log.jsonl]
+    link:
+      description:
+        - The link to the next older bundle. V(ok) it matches, V(broken) the recorded SHA-256 is
+          not that of the older manifest, V(missing) no link although an older bundle was given,
+          V(start) the oldest bundle, linked to nothing, V(outside) the oldest bundle, linked to
+          a bundle not given, V(unverified) it matches but was made with
+          O(nirvana_labs.audit.audit_log_export#module:previous_unverified=link), V(unknown) the
+          manifest cannot be read.
+      type: str
+      sample: ok
+    continuity:
+      description: V(contiguous), V(gap), V(overlap) or V(unknown) with the next older bundle; V(null) for the oldest.
+      type: str
+      sample: contiguous
+    problems:
+      description: What failed, one sentence each.
+      type: list
+      elements: str
+      sample: []
+first_broken:
+  description: The first problem met walking newest to oldest, or V(null) when RV(ok).
+  returned: success
+  type: dict
+  contains:
+    bundle:
+      description: The bundle directory.
+      type: str
+    file:
+      description: The file at fault, or V(null) for a gap or overlap.
+      type: str
+      sample: audit_log.jsonl
+    problem:
+      description: The problem in one sentence.
+      type: str
+      sample: audit_log.jsonl does not match its SHA-256 in SHA256SUMS
+gaps:
+  description: Spans no bundle covers, between two consecutive bundles.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    older:
+      description: The older bundle.
+      type: str
+    newer:
+      description: The newer bundle.
+      type: str
+    from:
+      description: The end of the older window.
+      type: str
+    to:
+      description: The start of the newer window.
+      type: str
+overlaps:
+  description: Spans two consecutive bundles both cover, with the same keys as RV(gaps).
+  returned: success
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module import (
+    schema_module,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.chain import (
+    verify_chain,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import VERIFY_OPTIONS
+
+
+def main():
+    module = schema_module((VERIFY_OPTIONS,), needs_requests=False)
+    result, failure = None, None
+    try:
+        result = verify_chain(module.params["bundles"])
+    except (ValueError, OSError) as err:
+        failure = "bundles: %s" % err
+    if failure:
+        # Outside the except block, as run_or_fail does: the message says everything.
+        module.fail_json(msg=failure, ok=False)
+    if not result["ok"] and module.params["fail_on_broken"]:
+        broken = result["first_broken"]
+        module.fail_json(
+            msg="the evidence chain does not verify: bundle %s, file %s: %s"
+                % (broken["bundle"], broken["file"] or "-", broken["problem"]),
+            changed=False, **result)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
