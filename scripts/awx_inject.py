@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render a custom credential type's injectors the way AWX does when it starts a job.
 
     python scripts/awx_inject.py CREDENTIAL_TYPE_YML INPUTS_JSON PRIVATE_DATA_DIR
