@@ -81,6 +81,21 @@ class ModuleDocFragment(object):
               - Entries asked for per request, from 10 to 100.
               - Larger pages mean fewer round trips.
             type: int
+          parallelism:
+            default: 8
+            description:
+              - How many time slices of the window are read at once, from 1 to 16; C(1) reads sequentially.
+              - Used only when both O(since) and O(until) are set, O(max_results) and O(cursor) are not, and the
+                server honours the time bounds (checked on its answers, not assumed). Otherwise the read is sequential
+                and the result's C(scan.parallel) says why.
+              - 'Requests: the window''s first page gives its total; ranges holding more than their share are
+                split and each part''s first page is read, which is then that slice''s first page. Each slice
+                is its own cursor chain on its own connection; a retry wait (C(Retry-After)) seen by one slice
+                holds every slice.'
+              - 'The entries and their order are exactly those of a sequential read. Memory: slices read ahead
+                of their turn wait in memory (the module and the lookup return every entry anyway); M(nirvana_labs.audit.audit_log_export)
+                spills them to temporary files beyond 500 entries a slice.'
+            type: int
           path:
             description:
               - 'Only entries whose request path matches this glob pattern, case-insensitively, over the whole

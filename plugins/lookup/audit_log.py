@@ -243,7 +243,8 @@ class LookupModule(SchemaLookupBase):
         options = self.options_of(QUERY_OPTIONS)
         entries, report = client.read(Query.from_options(options),
                                       page_size=options["page_size"],
-                                      max_results=options["max_results"])
+                                      max_results=options["max_results"],
+                                      parallelism=options["parallelism"])
         warning = truncation_warning(report, len(entries), CONTINUE_HINT)
         if warning:
             display.warning("nirvana_labs.audit.audit_log: " + warning)

@@ -14,6 +14,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import (
     MAX_PAGE_SIZE,
     Scan,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.slices import (
+    ParallelScan,
+    parallel_refusal,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
@@ -52,19 +56,31 @@ class AuditLogClient(object):
         return entry
 
     def scan(self, query, page_size=MAX_PAGE_SIZE, max_results=None, cursor=None, push_down=True,
-             early_stop=True):
-        """Iterate over the entries that match ``query``; see ``Scan`` for the report."""
-        return Scan(self.transport, query, page_size=page_size, max_results=max_results,
-                    cursor=cursor, push_down=push_down, early_stop=early_stop)
+             early_stop=True, parallelism=1, spill=True):
+        """Iterate over the entries that match ``query``; see ``Scan`` for the report.
 
-    def read(self, query, page_size=None, max_results=None, cursor=None):
+        With ``parallelism`` above 1 a bounded window may be read in parallel time slices
+        (``slices.ParallelScan``, the same entries in the same order); the report's
+        ``parallel`` says whether it was and why not. ``spill`` lets slices waiting for their
+        turn go to temporary files (for streaming readers that keep memory flat).
+        """
+        refusal = parallel_refusal(query, parallelism, max_results, cursor, push_down)
+        if refusal is None:
+            return ParallelScan(self.transport, query, page_size, parallelism,
+                                early_stop=early_stop, spill=spill)
+        scan = Scan(self.transport, query, page_size=page_size, max_results=max_results,
+                    cursor=cursor, push_down=push_down, early_stop=early_stop)
+        scan.report["parallel"] = {"used": False, "reason": refusal, "probes": 0}
+        return scan
+
+    def read(self, query, page_size=None, max_results=None, cursor=None, parallelism=1):
         """``(entries, report)``: every match of ``query`` in the order it asks for.
 
         The one read the adapters share; ``page_size=None`` is the largest page. The report is
         the scan's, complete because the iteration ended.
         """
         scan = self.scan(query, page_size=page_size or MAX_PAGE_SIZE, max_results=max_results,
-                         cursor=cursor)
+                         cursor=cursor, parallelism=parallelism, spill=False)
         entries = list(scan)
         return ordered_entries(entries, scan.report), scan.report
 

@@ -33,6 +33,12 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import (
     MAX_PAGE_SIZE,
     MIN_PAGE_SIZE,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.slices import (
+    DEFAULT_PARALLELISM,
+    SPILL_ENTRIES,
+    MAX_PARALLELISM,
+    MIN_PARALLELISM,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
@@ -191,6 +197,26 @@ QUERY_OPTIONS = {
         description=[
             "Stop after this many matching entries. By default every match is returned.",
             "When the list was cut short the result says so, with a cursor to resume from.",
+        ],
+    ),
+    "parallelism": dict(
+        type="int",
+        default=DEFAULT_PARALLELISM,
+        description=[
+            "How many time slices of the window are read at once, from %d to %d; C(1) reads"
+            " sequentially." % (MIN_PARALLELISM, MAX_PARALLELISM),
+            "Used only when both O(since) and O(until) are set, O(max_results) and O(cursor)"
+            " are not, and the server honours the time bounds (checked on its answers, not"
+            " assumed). Otherwise the read is sequential and the result's C(scan.parallel)"
+            " says why.",
+            "Requests: the window's first page gives its total; ranges holding more than their"
+            " share are split and each part's first page is read, which is then that slice's"
+            " first page. Each slice is its own cursor chain on its own connection; a retry"
+            " wait (C(Retry-After)) seen by one slice holds every slice.",
+            "The entries and their order are exactly those of a sequential read. Memory: slices"
+            " read ahead of their turn wait in memory (the module and the lookup return every"
+            " entry anyway); M(nirvana_labs.audit.audit_log_export) spills them to"
+            " temporary files beyond %d entries a slice." % SPILL_ENTRIES,
         ],
     ),
     "order": dict(

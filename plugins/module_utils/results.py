@@ -21,7 +21,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import (
 
 # The keys of the scan report returned under ``scan``; the others are top-level result keys.
 SCAN_KEYS = ("pages", "scanned", "matched", "duplicates", "pushed_down", "stopped_early",
-             "stop_reason", "resumed", "order")
+             "stop_reason", "resumed", "order", "parallel")
 
 
 def needs_client_sort(report):

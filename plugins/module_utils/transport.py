@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import email.utils
 import ipaddress
 import json
@@ -216,9 +217,32 @@ class Transport(object):
         })
         self.requests_sent = 0
         self.waits = []
+        self.gate = None  # a back-off shared with sibling transports (parallel slices)
 
     def close(self):
         self.session.close()
+
+    @property
+    def clock(self):
+        return self._clock
+
+    @property
+    def sleep(self):
+        return self._sleep
+
+    def sibling(self, gate=None):
+        """A Transport with these settings and this key holder on its own Session (its own
+        keep-alive connection), for one worker of a parallel read; the key is not copied.
+        ``gate`` makes a wait seen by one sibling hold all of them."""
+        twin = copy.copy(self)
+        twin.session = requests.Session()
+        twin.session.trust_env = self.session.trust_env
+        twin.session.headers.update(self.session.headers)
+        twin.session.proxies.update(self.session.proxies)
+        twin.requests_sent = 0
+        twin.waits = []
+        twin.gate = self.gate = gate
+        return twin
 
     # -- public -------------------------------------------------------------------------------
 
@@ -265,6 +289,8 @@ class Transport(object):
             raise self._error(response, attempt)
 
     def _send(self, url, params):
+        if self.gate is not None:
+            self.gate.pass_through(self)
         self.requests_sent += 1
         with warnings.catch_warnings():
             if self.verify is False:
@@ -336,6 +362,8 @@ class Transport(object):
     def _wait(self, response, attempt):
         delay = self.retry_delay(response, attempt)
         self.waits.append(delay)
+        if self.gate is not None:
+            self.gate.hold(delay, self)
         self._sleep(delay)
 
     # -- errors -------------------------------------------------------------------------------

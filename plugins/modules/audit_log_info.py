@@ -319,6 +319,38 @@ scan:
           the requested one.
       type: bool
       sample: false
+    parallel:
+      description: Whether the window was read in parallel time slices (O(parallelism)).
+      type: dict
+      contains:
+        used:
+          description: Whether slices were read at once.
+          type: bool
+          sample: true
+        reason:
+          description: Why the read was sequential, or V(null) when it was parallel.
+          type: str
+          sample: "the window is not bounded (set both since and until)"
+        probes:
+          description:
+            - Pages spent on balancing the slices (first pages of ranges split again, or of
+              the sub-ranges that showed the server ignores the bounds); counted in
+              RV(scan.pages).
+          type: int
+          sample: 1
+        slices:
+          description: Number of slices, when parallel.
+          type: int
+          sample: 16
+        workers:
+          description: Slices read at once, each on its own connection, when parallel.
+          type: int
+          sample: 8
+        sizes:
+          description: Matching entries of each slice in the order returned, when parallel.
+          type: list
+          elements: int
+          sample: [612, 598, 640]
 """
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module import (
@@ -366,7 +398,8 @@ def read_one(client, entry_id):
 def read_list(client, params):
     entries, report = client.read(Query.from_options(pick(params, QUERY_OPTIONS)),
                                   page_size=params["page_size"],
-                                  max_results=params["max_results"], cursor=params["cursor"])
+                                  max_results=params["max_results"], cursor=params["cursor"],
+                                  parallelism=params["parallelism"])
     return list_result(entries, report), report
 
 

@@ -80,7 +80,9 @@ class FakeClient(object):
     # The real read, on top of the fake scan below: the adapters' one read path.
     read = AuditLogClient.read
 
-    def scan(self, query, page_size=100, max_results=None, cursor=None):
+    def scan(self, query, page_size=100, max_results=None, cursor=None, parallelism=1,
+             spill=True):
+        self.parallelism = parallelism
         self.calls.append(("scan", query, page_size, max_results, cursor))
         if self.error is not None:
             raise self.error

@@ -35,6 +35,7 @@ def report(requested="newest_first", observed="newest_first", **overrides):
         "resumed": False,
         "window": {"since": "2026-11-01T00:00:00Z", "until": None},
         "order": {"requested": requested, "sort_sent": "created_at:desc", "observed": observed},
+        "parallel": {"used": False, "reason": "parallelism is 1", "probes": 0},
     }
     base.update(overrides)
     return base
@@ -132,6 +133,7 @@ class TestListResult:
             "resumed": False,
             "order": {"requested": "newest_first", "sort_sent": "created_at:desc",
                       "observed": "newest_first"},
+            "parallel": {"used": False, "reason": "parallelism is 1", "probes": 0},
             "client_sorted": False,
         }
 

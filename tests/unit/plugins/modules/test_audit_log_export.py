@@ -70,7 +70,9 @@ class FakeClient(object):
         self.scans = []
         self.closed = False
 
-    def scan(self, query, page_size=100, max_results=None, cursor=None):
+    def scan(self, query, page_size=100, max_results=None, cursor=None, parallelism=1,
+             spill=True):
+        self.parallelism = parallelism
         self.scans.append((query, page_size, max_results))
         return FakeScan(self.entries, self.final, self.scan_error)
 
