@@ -43,6 +43,7 @@ extends_documentation_fragment:
   - nirvana_labs.audit.connection.plugins
   - nirvana_labs.audit.query
   - nirvana_labs.audit.query.on_missing
+  - nirvana_labs.audit.query.fields
 notes:
   - "Configuration follows Ansible's precedence: keyword arguments of the lookup, then Ansible
     variables (C(nirvana_labs_api_key), C(nirvana_labs_base_url), ...), then environment
@@ -176,11 +177,16 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import NotFoundError
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
+    FIELDS_OPTIONS,
     ON_MISSING_OPTIONS,
     QUERY_OPTIONS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import truncation_warning
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import (
+    field_paths,
+    project_all,
+    truncation_warning,
+)
 from ansible_collections.nirvana_labs.audit.plugins.plugin_utils.lookup_base import (
     SchemaLookupBase,
 )
@@ -193,7 +199,7 @@ CONTINUE_HINT = ("Raise max_results or narrow the window to get the rest; the"
 
 class LookupModule(SchemaLookupBase):
 
-    OPTION_GROUPS = (CONNECTION_OPTIONS, QUERY_OPTIONS, ON_MISSING_OPTIONS)
+    OPTION_GROUPS = (CONNECTION_OPTIONS, QUERY_OPTIONS, ON_MISSING_OPTIONS, FIELDS_OPTIONS)
 
     def run(self, terms, variables=None, **kwargs):
         if not HAS_REQUESTS:
@@ -207,10 +213,11 @@ class LookupModule(SchemaLookupBase):
                 " those entries, or no terms to list the entries that match"
                 % ", ".join(given))
         with self.audit_log_errors():
+            paths = field_paths(self.get_option("fields"))
             with AuditLogClient.from_options(self.connection_options()) as client:
                 if ids:
-                    return self._read_ids(client, ids)
-                return self._read_list(client)
+                    return project_all(self._read_ids(client, ids), paths)
+                return project_all(self._read_list(client), paths)
 
     @staticmethod
     def _ids(terms):

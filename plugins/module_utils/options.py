@@ -231,6 +231,21 @@ QUERY_OPTIONS = {
     ),
 }
 
+FIELDS_OPTIONS = {
+    "fields": dict(
+        type="list",
+        elements="str",
+        description=[
+            "Return only these fields of each entry: names or dotted paths such as"
+            " C(actor.name), kept nested as in the entry (C({actor: {name: ...}})).",
+            "Applied after filtering, so every filter still sees whole entries; a field an"
+            " entry lacks is left out of that entry. By default entries are returned whole.",
+            "The server still sends whole entries; this keeps the result, and what Ansible"
+            " carries from task to task, small.",
+        ],
+    ),
+}
+
 RESUME_OPTIONS = {
     "cursor": dict(
         type="str",

@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - nirvana_labs.audit.query
   - nirvana_labs.audit.query.resume
   - nirvana_labs.audit.query.id
+  - nirvana_labs.audit.query.fields
   - ansible.builtin.action_common_attributes
   - nirvana_labs.audit.attributes
 attributes:
@@ -362,6 +363,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import N
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
     ID_OPTIONS,
+    FIELDS_OPTIONS,
     QUERY_OPTIONS,
     RESUME_OPTIONS,
     pick,
@@ -369,7 +371,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import (
     id_result,
+    field_paths,
     list_result,
+    project_all,
     truncation_warning,
 )
 
@@ -382,7 +386,7 @@ CONTINUE_HINT = ("To read the rest, run the task again with the same options and
 
 def build_module():
     return schema_module(
-        (CONNECTION_OPTIONS, QUERY_OPTIONS, RESUME_OPTIONS, ID_OPTIONS),
+        (CONNECTION_OPTIONS, QUERY_OPTIONS, RESUME_OPTIONS, ID_OPTIONS, FIELDS_OPTIONS),
         mutually_exclusive=[("id", name) for name in LIST_OPTIONS],
     )
 
@@ -405,10 +409,14 @@ def read_list(client, params):
 
 def run(module):
     params = module.params
+    paths = field_paths(params["fields"])
     with AuditLogClient.from_options(pick(params, CONNECTION_OPTIONS)) as client:
         if params["id"] is not None:
-            return read_one(client, params["id"]), None
-        return read_list(client, params)
+            result, report = read_one(client, params["id"]), None
+        else:
+            result, report = read_list(client, params)
+    result["audit_logs"] = project_all(result["audit_logs"], paths)
+    return result, report
 
 
 def main():

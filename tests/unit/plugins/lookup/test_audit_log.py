@@ -406,3 +406,20 @@ def test_missing_key_message_names_every_source():
         "api_key: required; pass api_key=..., or set the variable nirvana_labs_api_key,"
         " the environment variable NIRVANA_LABS_API_KEY, or api_key in the"
         " [nirvana_labs] section of ansible.cfg")
+
+
+class TestFields:
+
+    def test_list_mode_returns_only_the_listed_fields(self, lookup_plugin, fake):
+        fake.configure(scan_entries=[ENTRIES["a"], ENTRIES["b"]])
+        result = lookup_plugin.run([], variables={}, api_key=API_KEY, fields=["id", "action"])
+        assert result == [{"id": "a", "action": "vm.deleted"}, {"id": "b", "action": "vm.created"}]
+
+    def test_id_mode_too(self, lookup_plugin, fake):
+        result = lookup_plugin.run(["c"], variables={}, api_key=API_KEY, fields=["created_at"])
+        assert result == [{"created_at": "2026-11-01T00:00:00Z"}]
+
+    def test_a_malformed_field_is_a_lookup_error(self, lookup_plugin, fake):
+        with pytest.raises(AnsibleLookupError) as err:
+            lookup_plugin.run([], variables={}, api_key=API_KEY, fields=["actor."])
+        assert "fields" in str(err.value)
