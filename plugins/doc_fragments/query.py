@@ -85,9 +85,9 @@ class ModuleDocFragment(object):
             default: 8
             description:
               - How many time slices of the window are read at once, from 1 to 16; C(1) reads sequentially.
-              - Used only when both O(since) and O(until) are set, O(max_results) and O(cursor) are not, and the
-                server honours the time bounds (checked on its answers, not assumed). Otherwise the read is sequential
-                and the result's C(scan.parallel) says why.
+              - Used only when both O(since) and O(until) are set, O(max_results) and a resume C(cursor) are not,
+                and the server honours the time bounds (checked on its answers, not assumed). Otherwise the read
+                is sequential and the result's C(scan.parallel) says why.
               - 'Requests: the window''s first page gives its total; ranges holding more than their share are
                 split and each part''s first page is read, which is then that slice''s first page. Each slice
                 is its own cursor chain on its own connection; a retry wait (C(Retry-After)) seen by one slice

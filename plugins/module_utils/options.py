@@ -205,9 +205,9 @@ QUERY_OPTIONS = {
         description=[
             "How many time slices of the window are read at once, from %d to %d; C(1) reads"
             " sequentially." % (MIN_PARALLELISM, MAX_PARALLELISM),
-            "Used only when both O(since) and O(until) are set, O(max_results) and O(cursor)"
-            " are not, and the server honours the time bounds (checked on its answers, not"
-            " assumed). Otherwise the read is sequential and the result's C(scan.parallel)"
+            "Used only when both O(since) and O(until) are set, O(max_results) and a resume"
+            " C(cursor) are not, and the server honours the time bounds (checked on its"
+            " answers, not assumed). Otherwise the read is sequential and the result's C(scan.parallel)"
             " says why.",
             "Requests: the window's first page gives its total; ranges holding more than their"
             " share are split and each part's first page is read, which is then that slice's"

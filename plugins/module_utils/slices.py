@@ -273,8 +273,6 @@ def plan(workers, whole, page_size, parallelism):
     return done, issued
 
 
-
-
 class _SliceBuffer(object):
     """A slice's entries until the reader reaches it: in memory, or for a streaming reader
     spilled to a temporary file beyond SPILL_ENTRIES, so memory stays bounded."""
@@ -297,8 +295,7 @@ class _SliceBuffer(object):
 
     def entries(self):
         if self._file is None:
-            for entry in self._memory:
-                yield entry
+            yield from self._memory
             return
         self._file.seek(0)
         for line in self._file:
@@ -366,13 +363,11 @@ class ParallelScan(object):
                     reason = ("the window holds %d entries, too few to split" % whole.count)
             if reason:
                 # Every probe but the whole window's (its first page) was spent on balancing.
-                for entry in self._sequential(whole, reason, issued):
-                    yield entry
+                yield from self._sequential(whole, reason, issued)
                 return
             # Each probe is a slice's first page, or spent on a range that was split again.
             spent = 1 + issued - len(ranges)
-            for entry in self._parallel(workers, ranges, spent, whole.count):
-                yield entry
+            yield from self._parallel(workers, ranges, spent, whole.count)
         finally:
             workers.close()
 
@@ -383,8 +378,7 @@ class ParallelScan(object):
         self.report = scan.report
         self.report["parallel"] = {"used": False, "reason": reason, "probes": spent}
         self.report["pages"] += spent
-        for entry in scan:
-            yield entry
+        yield from scan
 
     def _scan_slices(self, slices, stop):
         """The workers' loop: take the next slice in the reader's order, scan it into its
@@ -434,9 +428,8 @@ class ParallelScan(object):
                 if piece.error is not None:
                     raise piece.error
                 if piece.report is None:  # stopped because another slice failed
-                    raise next(s.error for s in slices if s.error is not None)
-                for entry in piece.buffer.entries():
-                    yield entry
+                    raise [s.error for s in slices if s.error is not None][0]
+                yield from piece.buffer.entries()
                 piece.buffer.close()
             self.report = self._merged_report(order, spent, total)
         finally:
