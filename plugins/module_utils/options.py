@@ -246,6 +246,27 @@ FIELDS_OPTIONS = {
     ),
 }
 
+CACHE_OPTIONS = {
+    "cache": dict(
+        type="bool",
+        default=True,
+        description=[
+            "Reuse within a run: the same list query evaluated again (on other hosts, or at"
+            " another reference of a variable) is answered from a file on the controller"
+            " instead of a new scan, while the first evaluation fills it and the others wait.",
+            "Only a settled window is reused: O(until) set and at least %s before now, so"
+            " the API adds nothing to it any more; an open window is read afresh every time."
+            " Relative times resolve at each evaluation, so give absolute instants to share"
+            " a read." % DEFAULT_SETTLE,
+            "The files are under E(ANSIBLE_LOCAL_TEMP) (default C(~/.ansible/tmp)), one"
+            " owner-only directory per run (the process group of C(ansible-playbook)), named"
+            " by a keyed digest: they never hold the API key. They expire after an hour and"
+            " go when the next run finds theirs finished; each is capped in size.",
+            "Set to V(false) to always read from the API.",
+        ],
+    ),
+}
+
 RESUME_OPTIONS = {
     "cursor": dict(
         type="str",
