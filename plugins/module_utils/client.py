@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import BadResponseError
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.prefetch import Prefetched
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import ordered_entries
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import (
     LIST_PATH,
@@ -56,22 +57,24 @@ class AuditLogClient(object):
         return entry
 
     def scan(self, query, page_size=MAX_PAGE_SIZE, max_results=None, cursor=None, push_down=True,
-             early_stop=True, parallelism=1, spill=True):
+             early_stop=True, parallelism=1, spill=True, prefetch=False):
         """Iterate over the entries that match ``query``; see ``Scan`` for the report.
 
         With ``parallelism`` above 1 a bounded window may be read in parallel time slices
         (``slices.ParallelScan``, the same entries in the same order); the report's
         ``parallel`` says whether it was and why not. ``spill`` lets slices waiting for their
-        turn go to temporary files (for streaming readers that keep memory flat).
+        turn go to temporary files (for streaming readers that keep memory flat). ``prefetch``
+        reads a few pages ahead in a thread while the reader works (``prefetch.Prefetched``).
         """
         refusal = parallel_refusal(query, parallelism, max_results, cursor, push_down)
         if refusal is None:
-            return ParallelScan(self.transport, query, page_size, parallelism,
+            scan = ParallelScan(self.transport, query, page_size, parallelism,
                                 early_stop=early_stop, spill=spill)
-        scan = Scan(self.transport, query, page_size=page_size, max_results=max_results,
-                    cursor=cursor, push_down=push_down, early_stop=early_stop)
-        scan.report["parallel"] = {"used": False, "reason": refusal, "probes": 0}
-        return scan
+        else:
+            scan = Scan(self.transport, query, page_size=page_size, max_results=max_results,
+                        cursor=cursor, push_down=push_down, early_stop=early_stop)
+            scan.report["parallel"] = {"used": False, "reason": refusal, "probes": 0}
+        return Prefetched(scan) if prefetch else scan
 
     def read(self, query, page_size=None, max_results=None, cursor=None, parallelism=1):
         """``(entries, report)``: every match of ``query`` in the order it asks for.

@@ -225,7 +225,7 @@ def run_export(client, query, options, check_mode=False, now=utc_now, version="0
     extra_parts = []
     try:
         scan = client.scan(query, page_size=options.page_size, max_results=options.max_results,
-                           parallelism=options.parallelism)
+                           parallelism=options.parallelism, prefetch=True)
         for entry in scan:
             writer.add(entry)
         report = scan.report

@@ -63,7 +63,7 @@ class FakeClient(object):
         self.calls = []
 
     def scan(self, query, page_size=100, max_results=None, cursor=None, parallelism=1,
-             spill=True):
+             spill=True, prefetch=False):
         self.parallelism = parallelism
         self.calls.append((page_size, max_results))
         report = dict(self.report, window=query.window)

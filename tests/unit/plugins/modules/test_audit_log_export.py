@@ -71,7 +71,7 @@ class FakeClient(object):
         self.closed = False
 
     def scan(self, query, page_size=100, max_results=None, cursor=None, parallelism=1,
-             spill=True):
+             spill=True, prefetch=False):
         self.parallelism = parallelism
         self.scans.append((query, page_size, max_results))
         return FakeScan(self.entries, self.final, self.scan_error)
