@@ -446,7 +446,7 @@ class TestCache:
     def test_a_settled_window_is_scanned_once(self, lookup_plugin, fake, local_temp):
         results, scans = self.scans(lookup_plugin, fake, 4, fields=["id"], **self.SETTLED)
         assert scans == 1 and results == [[{"id": "a"}]] * 4
-        stored = [p for p in local_temp.rglob("*.json")]
+        stored = list(local_temp.rglob("*.json"))
         assert len(stored) == 1 and API_KEY not in stored[0].read_text()
 
     def test_other_options_are_another_entry(self, lookup_plugin, fake):
