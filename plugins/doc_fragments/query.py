@@ -206,9 +206,8 @@ class ModuleDocFragment(object):
                 to it any more; an open window is read afresh every time. Relative times resolve at each evaluation,
                 so give absolute instants to share a read.'
               - 'The files are under E(ANSIBLE_LOCAL_TEMP) (default C(~/.ansible/tmp)), one owner-only directory
-                per run (the process group of C(ansible-playbook)), named by a keyed digest: they never hold the
-                API key. They expire after an hour and go when the next run finds theirs finished; each is capped
-                in size.'
+                per run (per C(ansible-playbook) process), named by a keyed digest: they never hold the API key.
+                They expire after an hour and go when the next run finds theirs finished; each is capped in size.'
               - Set to V(false) to always read from the API.
             type: bool
 '''

@@ -9,8 +9,8 @@ a settled window can be shared (its ``until`` ended before the settle delay: the
 entry to it any more); an open window is always read afresh.
 
 Controller side only. Files live in one directory per run, under ``$ANSIBLE_LOCAL_TEMP`` (else
-``~/.ansible/tmp``), mode 0700, files 0600. A run is the process group of ansible-playbook
-(its forks share it); a directory whose group leader is gone, and any file older than
+``~/.ansible/tmp``), mode 0700, files 0600. A run is one ansible-playbook process (its forked
+workers name it as their parent); a directory whose process is gone, and any file older than
 ``CACHE_TTL``, is removed by the next lookup that opens the cache. A file is named by an HMAC
 of what was asked (base URL, resolved window, filters, order, fields) keyed by the API key: it
 holds entries, never the key, and without the key its name reveals nothing. One process
@@ -29,6 +29,7 @@ import fcntl
 import hashlib
 import hmac
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -59,6 +60,15 @@ def cache_key(api_key, material):
     return hmac.new(api_key.encode("utf-8"), text, hashlib.sha256).hexdigest()
 
 
+def controller_pid():
+    """The pid of the ansible-playbook process this lookup runs for: the parent of a forked
+    worker (a multiprocessing child that left its process group with setsid), else this
+    process itself."""
+    if multiprocessing.current_process().name != "MainProcess":
+        return os.getppid()
+    return os.getpid()
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)
@@ -72,7 +82,7 @@ class LookupCache(object):
 
     def __init__(self, root=None, run_id=None, clock=time.time):
         self.root = root or cache_root()
-        self.run_id = run_id if run_id is not None else os.getpgrp()
+        self.run_id = run_id if run_id is not None else controller_pid()
         self.directory = os.path.join(self.root, "%s%d" % (_PREFIX, self.run_id))
         self._clock = clock
         self.hits = self.fills = 0

@@ -120,3 +120,18 @@ def test_one_process_fills_while_the_others_wait(tmp_path):
     assert len(filled) == 1
     filler = filled[0].split()[1]
     assert [line for line in seen if line.startswith("read")] == ["read " + filler] * 5
+
+
+def _report_controller(outputs):
+    outputs.put(lookup_cache.controller_pid())
+
+
+def test_a_forked_worker_names_its_controller_as_the_run():
+    # Ansible's workers are multiprocessing children that call setsid: the process group
+    # would differ per worker, the parent does not.
+    context = multiprocessing.get_context("fork")
+    outputs = context.Queue()
+    worker = context.Process(target=_report_controller, args=(outputs,))
+    worker.start()
+    worker.join(30)
+    assert outputs.get(timeout=5) == os.getpid() == lookup_cache.controller_pid()
