@@ -162,8 +162,8 @@ def _module_fields(ctx, emu, out):
         whole.extend(playbook.durations(records, "Module whole"))
         lean.extend(playbook.durations(records, "Module fields"))
     out["module_fields"] = {"entries": expected, "whole": summary(whole),
-                            "fields_3": summary(lean), "fields_to_whole": ratio(median(lean),
-                                                                              median(whole))}
+                            "fields_3": summary(lean),
+                            "fields_to_whole": ratio(median(lean), median(whole))}
 
 
 def _lookup_reuse(ctx, emu, out):

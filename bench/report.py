@@ -197,9 +197,9 @@ def _parallel(res):
     lines += _rows(["export vs plain read", "read", "export", "export / read"], rows)
     mod = res["module_fields"]
     lines.append("  audit_log_info in a playbook, %d entries: whole %.2f s, fields [id, action,"
-                 " actor.name] %.2f s (%.2f x)" % (mod["entries"], mod["whole"]["median"],
-                                                    mod["fields_3"]["median"],
-                                                    mod["fields_to_whole"]))
+                 " actor.name] %.2f s (%.2f x)" % (
+                     mod["entries"], mod["whole"]["median"], mod["fields_3"]["median"],
+                     mod["fields_to_whole"]))
     look = res["lookup_8_hosts_2_references"]
     lines.append("  one lookup query, 8 hosts x 2 references (%d entries, %d pages a scan):"
                  " %d API requests without cache, %d with" % (
