@@ -10,9 +10,8 @@ file under bench/results/.
 Run it with a Python that has ansible-core, requests and the emulator's requirements (the
 venv of scripts/venv.sh). Environment knobs: BENCH_QUICK, BENCH_REPS, BENCH_URI_REPS,
 BENCH_LARGE_REPS, BENCH_CALL_REPS, BENCH_PARALLEL_REPS, BENCH_ONLY (comma list of scan,
-connections, pushdown,
-memory, modules, overhead, parallel), BENCH_KEEP (keep the work directory), BENCH_EMULATOR_AS_IS (do not set
-TCP_NODELAY in the emulator; see serve_emulator.py).
+connections, pushdown, memory, modules, overhead, parallel), BENCH_KEEP (keep the work
+directory), BENCH_EMULATOR_AS_IS (do not set TCP_NODELAY in the emulator; see serve_emulator.py).
 """
 
 import datetime
