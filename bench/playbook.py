@@ -18,7 +18,7 @@ class PlaybookFailed(RuntimeError):
     pass
 
 
-def run(ctx, playbook, extra_vars, tag):
+def run(ctx, playbook, extra_vars, tag, inventory="localhost,", environment=None):
     """Run ``playbook`` (a file name in bench/playbooks) once; returns the task records.
 
     Output goes to ``<workdir>/<tag>.log``; the run fails loudly when a task failed (the
@@ -45,9 +45,10 @@ def run(ctx, playbook, extra_vars, tag):
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_HOME": os.path.join(ctx.workdir, "ansible-home"),
     })
+    env.update(environment or {})
     for name in ("ANSIBLE_CONFIG", "NIRVANA_LABS_API_KEY", "NIRVANA_LABS_BASE_URL"):
         env.pop(name, None)
-    cmd = [ctx.ansible_playbook, "-i", "localhost,", os.path.join(PLAYBOOKS, playbook),
+    cmd = [ctx.ansible_playbook, "-i", inventory, os.path.join(PLAYBOOKS, playbook),
            "-e", "@" + vars_path]
     with open(log_path, "w") as log:
         rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ctx.workdir)

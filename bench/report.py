@@ -173,8 +173,44 @@ def _overhead(res):
     return lines
 
 
+def _parallel(res):
+    lines = ["8. Parallel time slices: %d entries (%d pages) at %d ms a request; floor %.2f s"
+             " (pages x latency); every result equal to the sequential one"
+             % (res["entries"], res["pages"], res["latency_ms"], res["floor_s"])]
+    rows = []
+    for key, row in sorted(res["parallelism"].items(), key=lambda kv: int(kv[0])):
+        rows.append(["parallelism %s" % key, _fmt(row["median"], "%.2f s"),
+                     _fmt(row["speedup_vs_floor"], "%.2f x"), _fmt(row["pages"]),
+                     _fmt(row["slices"]), _fmt(row["probes"])])
+    lines += _rows(["read", "time", "floor / time", "pages", "slices", "probes"], rows)
+    cpu = res["cpu_per_page_ms"]
+    lines.append("  CPU per page without latency (ms): emulator %s, client %s, wall %s"
+                 " (sequential); emulator %s, client %s, wall %s (parallelism 8); %s cores" % (
+                     cpu["emulator"], cpu["client"], cpu["wall_sequential"],
+                     cpu["emulator_parallel_8"], cpu["client_parallel_8"],
+                     cpu["wall_parallel_8"], cpu["cores"]))
+    rows = []
+    for key, row in sorted(res["export_vs_read"].items()):
+        rows.append([key.replace("_", " "), _fmt(row["read"]["median"], "%.2f s"),
+                     _fmt(row["export"]["median"], "%.2f s"),
+                     _fmt(row["export_to_read"], "%.2f x")])
+    lines += _rows(["export vs plain read", "read", "export", "export / read"], rows)
+    mod = res["module_fields"]
+    lines.append("  audit_log_info in a playbook, %d entries: whole %.2f s, fields [id, action,"
+                 " actor.name] %.2f s (%.2f x)" % (
+                     mod["entries"], mod["whole"]["median"], mod["fields_3"]["median"],
+                     mod["fields_to_whole"]))
+    look = res["lookup_8_hosts_2_references"]
+    lines.append("  one lookup query, 8 hosts x 2 references (%d entries, %d pages a scan):"
+                 " %d API requests without cache, %d with" % (
+                     look["entries"], look["pages_per_scan"], look["no_cache"]["requests"],
+                     look["cache"]["requests"]))
+    return lines
+
+
 SECTIONS = (("scan", _scan), ("connections", _connections), ("pushdown", _pushdown),
-            ("memory", _memory), ("overhead", _overhead), ("modules", _modules))
+            ("memory", _memory), ("overhead", _overhead), ("modules", _modules),
+            ("parallel", _parallel))
 
 
 def table(document):

@@ -9,9 +9,9 @@ file under bench/results/.
 
 Run it with a Python that has ansible-core, requests and the emulator's requirements (the
 venv of scripts/venv.sh). Environment knobs: BENCH_QUICK, BENCH_REPS, BENCH_URI_REPS,
-BENCH_LARGE_REPS, BENCH_CALL_REPS, BENCH_ONLY (comma list of scan, connections, pushdown,
-memory, modules, overhead), BENCH_KEEP (keep the work directory), BENCH_EMULATOR_AS_IS (do not set
-TCP_NODELAY in the emulator; see serve_emulator.py).
+BENCH_LARGE_REPS, BENCH_CALL_REPS, BENCH_PARALLEL_REPS, BENCH_ONLY (comma list of scan,
+connections, pushdown, memory, modules, overhead, parallel), BENCH_KEEP (keep the work
+directory), BENCH_EMULATOR_AS_IS (do not set TCP_NODELAY in the emulator; see serve_emulator.py).
 """
 
 import datetime
@@ -31,6 +31,7 @@ import environment  # noqa: E402  pylint: disable=wrong-import-position
 import measure_connections  # noqa: E402  pylint: disable=wrong-import-position
 import measure_memory  # noqa: E402  pylint: disable=wrong-import-position
 import measure_modules  # noqa: E402  pylint: disable=wrong-import-position
+import measure_parallel  # noqa: E402  pylint: disable=wrong-import-position
 import measure_overhead  # noqa: E402  pylint: disable=wrong-import-position
 import measure_pushdown  # noqa: E402  pylint: disable=wrong-import-position
 import measure_scan  # noqa: E402  pylint: disable=wrong-import-position
@@ -43,14 +44,17 @@ PHASES = (
     ("memory", measure_memory),
     ("overhead", measure_overhead),
     ("modules", measure_modules),
+    ("parallel", measure_parallel),
 )
 
 # Repetitions and sizes. The full run fits in about 10-15 minutes on 2 cores; most of it is
 # the uri pagination playbook (one repetition: it alone takes minutes) and the 1M-entry runs.
 FULL = {"reps": 5, "uri_reps": 1, "large_reps": 2, "call_reps": 15, "scan_entries": 10000,
-        "pushdown_entries": 100000, "memory_small": 10000, "memory_large": 1000000}
+        "pushdown_entries": 100000, "memory_small": 10000, "memory_large": 1000000,
+        "parallel_entries": 100000, "parallel_reps": 1}
 QUICK = {"reps": 1, "uri_reps": 1, "large_reps": 1, "call_reps": 3, "scan_entries": 1000,
-         "pushdown_entries": 20000, "memory_small": 1000, "memory_large": 20000}
+         "pushdown_entries": 20000, "memory_small": 1000, "memory_large": 20000,
+         "parallel_entries": 10000, "parallel_reps": 1}
 
 
 def _flag(name):
@@ -63,7 +67,7 @@ class Context(object):
     def __init__(self):
         self.quick = _flag("BENCH_QUICK")
         settings = dict(QUICK if self.quick else FULL)
-        for key in ("reps", "uri_reps", "large_reps", "call_reps"):
+        for key in ("reps", "uri_reps", "large_reps", "call_reps", "parallel_reps"):
             value = os.environ.get("BENCH_" + key.upper())
             if value:
                 # BENCH_URI_REPS=0 leaves the uri playbook out (it alone takes minutes).

@@ -43,6 +43,8 @@ extends_documentation_fragment:
   - nirvana_labs.audit.connection.plugins
   - nirvana_labs.audit.query
   - nirvana_labs.audit.query.on_missing
+  - nirvana_labs.audit.query.fields
+  - nirvana_labs.audit.query.cache
 notes:
   - "Configuration follows Ansible's precedence: keyword arguments of the lookup, then Ansible
     variables (C(nirvana_labs_api_key), C(nirvana_labs_base_url), ...), then environment
@@ -175,14 +177,27 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import NotFoundError
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+    CACHE_OPTIONS,
     CONNECTION_OPTIONS,
+    FIELDS_OPTIONS,
     ON_MISSING_OPTIONS,
     QUERY_OPTIONS,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import DEFAULT_SETTLE
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import truncation_warning
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import (
+    field_paths,
+    project_all,
+    truncation_warning,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import parse_duration
 from ansible_collections.nirvana_labs.audit.plugins.plugin_utils.lookup_base import (
     SchemaLookupBase,
+)
+from ansible_collections.nirvana_labs.audit.plugins.plugin_utils.lookup_cache import (
+    LookupCache,
+    cache_key,
+    settled,
 )
 
 display = Display()
@@ -193,7 +208,8 @@ CONTINUE_HINT = ("Raise max_results or narrow the window to get the rest; the"
 
 class LookupModule(SchemaLookupBase):
 
-    OPTION_GROUPS = (CONNECTION_OPTIONS, QUERY_OPTIONS, ON_MISSING_OPTIONS)
+    OPTION_GROUPS = (CONNECTION_OPTIONS, QUERY_OPTIONS, ON_MISSING_OPTIONS, FIELDS_OPTIONS,
+                     CACHE_OPTIONS)
 
     def run(self, terms, variables=None, **kwargs):
         if not HAS_REQUESTS:
@@ -207,10 +223,12 @@ class LookupModule(SchemaLookupBase):
                 " those entries, or no terms to list the entries that match"
                 % ", ".join(given))
         with self.audit_log_errors():
-            with AuditLogClient.from_options(self.connection_options()) as client:
+            paths = field_paths(self.get_option("fields"))
+            connection = self.connection_options()
+            with AuditLogClient.from_options(connection) as client:
                 if ids:
-                    return self._read_ids(client, ids)
-                return self._read_list(client)
+                    return project_all(self._read_ids(client, ids), paths)
+                return self._read_list(client, connection, paths)
 
     @staticmethod
     def _ids(terms):
@@ -239,12 +257,33 @@ class LookupModule(SchemaLookupBase):
                                     " id %r; left out" % (entry_id,))
         return entries
 
-    def _read_list(self, client):
+    def _read_list(self, client, connection, paths):
         options = self.options_of(QUERY_OPTIONS)
-        entries, report = client.read(Query.from_options(options),
-                                      page_size=options["page_size"],
-                                      max_results=options["max_results"])
-        warning = truncation_warning(report, len(entries), CONTINUE_HINT)
+        query = Query.from_options(options)
+
+        def read():
+            entries, report = client.read(query, page_size=options["page_size"],
+                                          max_results=options["max_results"],
+                                          parallelism=options["parallelism"])
+            return {"entries": project_all(entries, paths), "report": report}
+
+        cache = None
+        if self.get_option("cache") and settled(query, parse_duration(DEFAULT_SETTLE)):
+            cache = LookupCache.open()
+        if cache is None:
+            result = read()
+        else:
+            # What was asked, resolved; the key of the digest is the API key itself.
+            material = {"base_url": connection.get("base_url"), "window": query.window,
+                        "query": query.fingerprint(), "fields": paths,
+                        "page_size": options["page_size"],
+                        "max_results": options["max_results"]}
+            with cache.slot(cache_key(connection["api_key"], material)) as slot:
+                result = slot.value
+                if result is None:
+                    result = read()
+                    slot.store(result)
+        warning = truncation_warning(result["report"], len(result["entries"]), CONTINUE_HINT)
         if warning:
             display.warning("nirvana_labs.audit.audit_log: " + warning)
-        return entries
+        return result["entries"]

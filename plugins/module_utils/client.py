@@ -8,11 +8,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import BadResponseError
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.prefetch import Prefetched
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import ordered_entries
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import (
     LIST_PATH,
     MAX_PAGE_SIZE,
     Scan,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.slices import (
+    ParallelScan,
+    parallel_refusal,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import (
     HAS_REQUESTS,
@@ -52,21 +57,38 @@ class AuditLogClient(object):
         return entry
 
     def scan(self, query, page_size=MAX_PAGE_SIZE, max_results=None, cursor=None, push_down=True,
-             early_stop=True, max_pages=None, deadline=None):
+             early_stop=True, max_pages=None, deadline=None, parallelism=1, spill=True,
+             prefetch=False):
         """Iterate over the entries that match ``query``; see ``Scan`` for the report and its
-        ``complete`` flag."""
-        return Scan(self.transport, query, page_size=page_size, max_results=max_results,
-                    cursor=cursor, push_down=push_down, early_stop=early_stop,
-                    max_pages=max_pages, deadline=deadline)
+        ``complete`` flag.
 
-    def read(self, query, page_size=None, max_results=None, cursor=None):
+        With ``parallelism`` above 1 a bounded window may be read in parallel time slices
+        (``slices.ParallelScan``, the same entries in the same order); the report's
+        ``parallel`` says whether it was and why not. ``spill`` lets slices waiting for their
+        turn go to temporary files (for streaming readers that keep memory flat). ``prefetch``
+        reads a few pages ahead in a thread while the reader works (``prefetch.Prefetched``).
+        """
+        refusal = parallel_refusal(query, parallelism, max_results, cursor, push_down)
+        if refusal is None and (max_pages is not None or deadline is not None):
+            refusal = "max_pages and the scan deadline are defined for one cursor chain"
+        if refusal is None:
+            scan = ParallelScan(self.transport, query, page_size, parallelism,
+                                early_stop=early_stop, spill=spill)
+        else:
+            scan = Scan(self.transport, query, page_size=page_size, max_results=max_results,
+                        cursor=cursor, push_down=push_down, early_stop=early_stop,
+                        max_pages=max_pages, deadline=deadline)
+            scan.report["parallel"] = {"used": False, "reason": refusal, "probes": 0}
+        return Prefetched(scan) if prefetch else scan
+
+    def read(self, query, page_size=None, max_results=None, cursor=None, parallelism=1):
         """``(entries, report)``: every match of ``query`` in the order it asks for.
 
         The one read the adapters share; ``page_size=None`` is the largest page. The report is
         the scan's, complete because the iteration ended.
         """
         scan = self.scan(query, page_size=page_size or MAX_PAGE_SIZE, max_results=max_results,
-                         cursor=cursor)
+                         cursor=cursor, parallelism=parallelism, spill=False)
         entries = list(scan)
         return ordered_entries(entries, scan.report), scan.report
 

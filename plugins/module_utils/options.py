@@ -34,6 +34,12 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import (
     MAX_PAGE_SIZE,
     MIN_PAGE_SIZE,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.slices import (
+    DEFAULT_PARALLELISM,
+    SPILL_ENTRIES,
+    MAX_PARALLELISM,
+    MIN_PARALLELISM,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
@@ -194,6 +200,26 @@ QUERY_OPTIONS = {
             "When the list was cut short the result says so, with a cursor to resume from.",
         ],
     ),
+    "parallelism": dict(
+        type="int",
+        default=DEFAULT_PARALLELISM,
+        description=[
+            "How many time slices of the window are read at once, from %d to %d; C(1) reads"
+            " sequentially." % (MIN_PARALLELISM, MAX_PARALLELISM),
+            "Used only when both O(since) and O(until) are set, O(max_results) and a resume"
+            " C(cursor) are not, and the server honours the time bounds (checked on its"
+            " answers, not assumed). Otherwise the read is sequential and the result's C(scan.parallel)"
+            " says why.",
+            "Requests: the window's first page gives its total; ranges holding more than their"
+            " share are split and each part's first page is read, which is then that slice's"
+            " first page. Each slice is its own cursor chain on its own connection; a retry"
+            " wait (C(Retry-After)) seen by one slice holds every slice.",
+            "The entries and their order are exactly those of a sequential read. Memory: slices"
+            " read ahead of their turn wait in memory (the module and the lookup return every"
+            " entry anyway); M(nirvana_labs.audit.audit_log_export) spills them to"
+            " temporary files beyond %d entries a slice." % SPILL_ENTRIES,
+        ],
+    ),
     "order": dict(
         type="str",
         default=ORDERS[0],
@@ -202,6 +228,42 @@ QUERY_OPTIONS = {
             "Order of the entries: by creation time, newest or oldest first.",
             "Asked of the server with C(sort); entries are re-ordered on the client when a"
             " server ignores it.",
+        ],
+    ),
+}
+
+FIELDS_OPTIONS = {
+    "fields": dict(
+        type="list",
+        elements="str",
+        description=[
+            "Return only these fields of each entry: names or dotted paths such as"
+            " C(actor.name), kept nested as in the entry (C({actor: {name: ...}})).",
+            "Applied after filtering, so every filter still sees whole entries; a field an"
+            " entry lacks is left out of that entry. By default entries are returned whole.",
+            "The server still sends whole entries; this keeps the result, and what Ansible"
+            " carries from task to task, small.",
+        ],
+    ),
+}
+
+CACHE_OPTIONS = {
+    "cache": dict(
+        type="bool",
+        default=True,
+        description=[
+            "Reuse within a run: the same list query evaluated again (on other hosts, or at"
+            " another reference of a variable) is answered from a file on the controller"
+            " instead of a new scan, while the first evaluation fills it and the others wait.",
+            "Only a settled window is reused: O(until) set and at least %s before now, so"
+            " the API adds nothing to it any more; an open window is read afresh every time."
+            " Relative times resolve at each evaluation, so give absolute instants to share"
+            " a read." % DEFAULT_SETTLE,
+            "The files are under E(ANSIBLE_LOCAL_TEMP) (default C(~/.ansible/tmp)), one"
+            " owner-only directory per run (per C(ansible-playbook) process), named"
+            " by a keyed digest: they never hold the API key. They expire after an hour and"
+            " go when the next run finds theirs finished; each is capped in size.",
+            "Set to V(false) to always read from the API.",
         ],
     ),
 }

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import (
     NEWEST_FIRST,
     sort_entries,
@@ -21,7 +22,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import (
 
 # The keys of the scan report returned under ``scan``; the others are top-level result keys.
 SCAN_KEYS = ("pages", "scanned", "matched", "duplicates", "pushed_down", "stopped_early",
-             "stop_reason", "resumed", "order")
+             "stop_reason", "resumed", "order", "parallel")
 
 
 def needs_client_sort(report):
@@ -109,3 +110,50 @@ def truncation_warning(report, returned, how_to_continue):
                     " these are the first matches in the order it sent, re-sorted."
                     % (order.get("requested") or NEWEST_FIRST))
     return message
+
+
+def field_paths(fields):
+    """The ``fields`` option as a tuple of dotted paths split into keys; None returns whole
+    entries. InvalidOption for an empty or malformed path."""
+    if fields is None:
+        return None
+    if isinstance(fields, str):
+        fields = [fields]
+    paths = []
+    for field in fields:
+        keys = field.split(".") if isinstance(field, str) else None
+        if not keys or any(not key.strip() for key in keys):
+            raise InvalidOption("fields", "%r is not a field name or a dotted path such as"
+                                          " actor.name" % (field,))
+        paths.append(tuple(keys))
+    if not paths:
+        raise InvalidOption("fields", "give at least one field, or leave it unset for whole"
+                                      " entries")
+    return tuple(paths)
+
+
+def project(entry, paths):
+    """The entry with only the given paths, nested as in the entry; a path the entry lacks
+    (or that crosses a value that is not an object) is left out."""
+    if paths is None:
+        return entry
+    kept = {}
+    for path in paths:
+        value = entry
+        for key in path:
+            if not isinstance(value, dict) or key not in value:
+                break
+            value = value[key]
+        else:
+            target = kept
+            for key in path[:-1]:
+                target = target.setdefault(key, {})
+            target[path[-1]] = value
+    return kept
+
+
+def project_all(entries, paths):
+    """``project`` over a list (the same list when every field is kept)."""
+    if paths is None:
+        return entries
+    return [project(entry, paths) for entry in entries]

@@ -29,6 +29,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import email.utils
 import ipaddress
 import json
@@ -430,25 +431,49 @@ class Transport(object):
         self._clock = clock
         self._rand = rand
         self.use_proxy = bool(use_proxy) if use_proxy is not None else True
+        self._user_agent = user_agent or "nirvana_labs.audit/%s (Ansible collection) " \
+            "python-requests/%s" % (COLLECTION_VERSION, requests.__version__)
+        self._open_session()
+        self.requests_sent = 0
+        self.waits = []
+        self.gate = None  # a back-off shared with sibling transports (parallel slices)
+
+    def _open_session(self):
+        """A Session whose connections are watched by this transport's deadline watchdog."""
         self._watchdog = _Watchdog()
         self.session = requests.Session()
         self.session.mount("http://", _WatchedAdapter(self._watchdog))
         self.session.mount("https://", _WatchedAdapter(self._watchdog))
         # Nothing is taken from the environment implicitly (proxies, ~/.netrc, CA bundle):
-        # proxies are chosen per request by _proxies, the CA bundle above.
+        # proxies are chosen per request by _proxies, the CA bundle in __init__.
         self.session.trust_env = False
         self.session.headers.update({
             "Accept": "application/json",
             "Accept-Encoding": ACCEPT_ENCODING,
-            "User-Agent": user_agent or "nirvana_labs.audit/%s (Ansible collection) "
-                                        "python-requests/%s" % (COLLECTION_VERSION,
-                                                                requests.__version__),
+            "User-Agent": self._user_agent,
         })
-        self.requests_sent = 0
-        self.waits = []
 
     def close(self):
         self.session.close()
+
+    @property
+    def clock(self):
+        return self._clock
+
+    @property
+    def sleep(self):
+        return self._sleep
+
+    def sibling(self, gate=None):
+        """A Transport with these settings and this key holder on its own Session (its own
+        keep-alive connection), for one worker of a parallel read; the key is not copied.
+        ``gate`` makes a wait seen by one sibling hold all of them."""
+        twin = copy.copy(self)
+        twin._open_session()  # its own connection and its own deadline watchdog
+        twin.requests_sent = 0
+        twin.waits = []
+        twin.gate = self.gate = gate
+        return twin
 
     # -- public -------------------------------------------------------------------------------
 
@@ -490,6 +515,8 @@ class Transport(object):
             raise self._error(response, attempt)
 
     def _send(self, url, params):
+        if self.gate is not None:
+            self.gate.pass_through(self)
         self.requests_sent += 1
         self._watchdog.arm(self.timeout)
         try:
@@ -610,6 +637,8 @@ class Transport(object):
     def _wait(self, response, attempt):
         delay = self.retry_delay(response, attempt)
         self.waits.append(delay)
+        if self.gate is not None:
+            self.gate.hold(delay, self)
         self._sleep(delay)
 
     # -- errors -------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ class ExportOptions(object):
 
     def __init__(self, dest, format="jsonl", settle=DEFAULT_SETTLE, previous=None, page_size=100,
                  max_results=None, base_url=None, query_options=None, connection=None,
-                 previous_unverified="fail"):
+                 previous_unverified="fail", parallelism=1):
         self.dest = dest
         self.previous_unverified = previous_unverified or "fail"
         self.format = format or "jsonl"
@@ -69,6 +69,7 @@ class ExportOptions(object):
         self.previous = previous
         self.page_size = page_size or 100
         self.max_results = max_results
+        self.parallelism = parallelism or 1
         self.base_url = base_url
         self.query_options = dict(query_options or {})
         self.connection = dict(connection or {})
@@ -81,8 +82,11 @@ class ExportOptions(object):
             settle=params.get("settle", DEFAULT_SETTLE), previous=params.get("previous"),
             previous_unverified=params.get("previous_unverified"),
             page_size=params.get("page_size"), max_results=params.get("max_results"),
-            base_url=params.get("base_url"),
-            query_options=dict((name, params.get(name)) for name in sorted(QUERY_OPTIONS)),
+            parallelism=params.get("parallelism"), base_url=params.get("base_url"),
+            # What was asked for, not how it was read: parallelism changes no entry, so a
+            # re-run with another value leaves the manifest as it was.
+            query_options=dict((name, params.get(name)) for name in sorted(QUERY_OPTIONS)
+                               if name != "parallelism"),
             connection=dict((name, params.get(name)) for name in RECORDED_CONNECTION))
 
 
@@ -239,7 +243,8 @@ def run_export(client, query, options, check_mode=False, now=utc_now, version="0
     writer = BundleWriter(workdir, order=query.order, formats=options.format, run_size=run_size)
     extra_parts = []
     try:
-        scan = client.scan(query, page_size=options.page_size, max_results=options.max_results)
+        scan = client.scan(query, page_size=options.page_size, max_results=options.max_results,
+                           parallelism=options.parallelism, prefetch=True)
         for entry in scan:
             writer.add(entry)
         report = scan.report

@@ -116,7 +116,11 @@ class FakeClient(object):
     # The real read, on top of the fake scan below: the adapters' one read path.
     read = AuditLogClient.read
 
-    def scan(self, query, page_size=100, max_results=None, cursor=None):
+    def scan(self, query, page_size=100, max_results=None, cursor=None, parallelism=1,
+             spill=True, prefetch=False, max_pages=None, deadline=None):
+        # pylint: disable=unused-argument
+        self.parallelism = parallelism
+        self.scan_guards = {"max_pages": max_pages, "deadline": deadline}
         self.calls.append(("scan", query, page_size, max_results, cursor))
         if self.error is not None:
             raise self.error

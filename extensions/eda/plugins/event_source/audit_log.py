@@ -226,12 +226,13 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller import (
     Outage,
     is_fatal,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import FILTER_NAMES  # noqa: E402
 
 LOG = logging.getLogger("nirvana_labs.audit.audit_log")
 # The option groups the plugins share; read in this one place.
 CONNECTION = schema.CONNECTION_OPTIONS
-FILTERS = tuple(name for name in schema.QUERY_OPTIONS
-                if name not in ("since", "until", "page_size", "max_results", "order"))
+# The module's filters, less the window: the source's own ``since`` starts it, and it has no end.
+FILTERS = tuple(name for name in FILTER_NAMES if name not in ("since", "until"))
 SOURCE_OPTIONS = ("since", "interval", "settle", "ordered", "state_file")
 QUEUE_RETRY_SECONDS = 0.05
 _TRUE = ("1", "true", "yes", "on", "y", "t")

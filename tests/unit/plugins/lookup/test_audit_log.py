@@ -333,3 +333,58 @@ def test_missing_key_message_names_every_source():
         "api_key: required; pass api_key=..., or set the variable nirvana_labs_api_key,"
         " the environment variable NIRVANA_LABS_API_KEY, or api_key in the"
         " [nirvana_labs] section of ansible.cfg")
+
+
+class TestFields:
+
+    def test_list_mode_returns_only_the_listed_fields(self, lookup_plugin, fake):
+        fake.configure(entries=[ENTRIES["a"], ENTRIES["b"]])
+        result = lookup_plugin.run([], variables={}, api_key=API_KEY, fields=["id", "action"])
+        assert result == [{"id": "a", "action": "vm.deleted"}, {"id": "b", "action": "vm.created"}]
+
+    def test_id_mode_too(self, lookup_plugin, fake):
+        result = lookup_plugin.run(["c"], variables={}, api_key=API_KEY, fields=["created_at"])
+        assert result == [{"created_at": "2026-11-01T00:00:00Z"}]
+
+    def test_a_malformed_field_is_a_lookup_error(self, lookup_plugin, fake):
+        with pytest.raises(AnsibleLookupError) as err:
+            lookup_plugin.run([], variables={}, api_key=API_KEY, fields=["actor."])
+        assert "fields" in str(err.value)
+
+
+class TestCache:
+    """The same settled query in one run is one scan; an open window is read every time."""
+
+    SETTLED = dict(since="2026-10-01T00:00:00Z", until="2026-11-01T00:00:00Z")
+
+    @pytest.fixture(autouse=True)
+    def local_temp(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("ANSIBLE_LOCAL_TEMP", str(tmp_path))
+        return tmp_path
+
+    def scans(self, lookup_plugin, fake, times, **options):
+        fake.configure(entries=[ENTRIES["a"]])
+        results, scans = [], 0
+        for dummy in range(times):
+            results.append(lookup_plugin.run([], variables={}, api_key=API_KEY, **options))
+            scans += len(fake.client.calls)
+        return results, scans
+
+    def test_a_settled_window_is_scanned_once(self, lookup_plugin, fake, local_temp):
+        results, scans = self.scans(lookup_plugin, fake, 4, fields=["id"], **self.SETTLED)
+        assert scans == 1 and results == [[{"id": "a"}]] * 4
+        stored = list(local_temp.rglob("*.json"))
+        assert len(stored) == 1 and API_KEY not in stored[0].read_text()
+
+    def test_other_options_are_another_entry(self, lookup_plugin, fake):
+        dummy, first = self.scans(lookup_plugin, fake, 1, **self.SETTLED)
+        dummy, other = self.scans(lookup_plugin, fake, 1, action="vm.*", **self.SETTLED)
+        assert (first, other) == (1, 1)
+
+    def test_an_open_window_is_read_every_time(self, lookup_plugin, fake):
+        dummy, scans = self.scans(lookup_plugin, fake, 3, since="2026-10-01T00:00:00Z")
+        assert scans == 3
+
+    def test_cache_false_reads_every_time(self, lookup_plugin, fake):
+        dummy, scans = self.scans(lookup_plugin, fake, 3, cache=False, **self.SETTLED)
+        assert scans == 3

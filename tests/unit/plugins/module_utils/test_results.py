@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils import results
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import scan_report
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
 
 
 def entry(entry_id, created_at, **extra):
@@ -31,6 +32,7 @@ def report(requested="newest_first", observed="newest_first", **overrides):
         "pushed_down": {"action": "vm.created"},
         "window": {"since": "2026-11-01T00:00:00Z", "until": None},
         "order": {"requested": requested, "sort_sent": "created_at:desc", "observed": observed},
+        "parallel": {"used": False, "reason": "parallelism is 1", "probes": 0},
     }
     values.update(overrides)
     return scan_report(**values)
@@ -128,6 +130,7 @@ class TestListResult:
             "resumed": False,
             "order": {"requested": "newest_first", "sort_sent": "created_at:desc",
                       "observed": "newest_first"},
+            "parallel": {"used": False, "reason": "parallelism is 1", "probes": 0},
             "client_sorted": False,
         }
 
@@ -190,3 +193,26 @@ class TestTruncationWarning:
     def test_no_count_when_the_server_sent_none(self):
         text = results.truncation_warning(report(truncated=True, total_count=None), 10, "Go.")
         assert "server counts" not in text
+
+
+class TestFields:
+
+    def test_dotted_paths_keep_the_nesting_and_skip_what_is_missing(self):
+        entry_ = {"id": "x", "actor": {"name": "Ada", "type": "user"}, "status_code": 200,
+                  "target": None}
+        paths = results.field_paths(["actor.name", "status_code", "target.id", "nope"])
+        assert results.project(entry_, paths) == {"actor": {"name": "Ada"}, "status_code": 200}
+
+    def test_two_paths_under_one_parent_share_it(self):
+        paths = results.field_paths(["actor.name", "actor.type"])
+        assert results.project({"actor": {"name": "A", "type": "user", "id": "1"}}, paths) == \
+            {"actor": {"name": "A", "type": "user"}}
+
+    def test_unset_returns_the_entries_themselves(self):
+        entries = [{"id": "x"}]
+        assert results.project_all(entries, results.field_paths(None)) is entries
+
+    @pytest.mark.parametrize("fields", [[], [""], ["a..b"], [None]])
+    def test_malformed_fields_are_refused(self, fields):
+        with pytest.raises(InvalidOption):
+            results.field_paths(fields)

@@ -281,3 +281,28 @@ class TestSecrecy:
         result, out, _client = run(base(id="a"), error=err)
         assert result["failed"] is True
         assert API_KEY not in out
+
+
+class TestFields:
+
+    def test_only_the_listed_fields_are_returned_after_filtering(self, run):
+        nested = dict(ENTRY_A, actor={"name": "Ada", "id": "u1"})
+        result, _out, client = run(base(fields=["id", "actor.name", "missing.path"],
+                                        action=["vm.deleted"]),
+                                   entries=[nested, ENTRY_B])
+        assert result["audit_logs"] == [{"id": "a", "actor": {"name": "Ada"}}, {"id": "b"}]
+        (_name, query, _size, _max, _cursor), = client.calls
+        assert query.server_params()["action"] == "vm.deleted"  # filters still see whole entries
+
+    def test_fields_apply_to_id_mode(self, run):
+        result, _out, _client = run(base(id="a", fields=["action"]), by_id={"a": ENTRY_A})
+        assert result["audit_logs"] == [{"action": "vm.deleted"}]
+
+    def test_the_parallelism_reaches_the_client(self, run):
+        _result, _out, client = run(base(parallelism=3))
+        assert client.parallelism == 3
+
+    @pytest.mark.parametrize("fields", [[""], ["actor..name"], [".id"]])
+    def test_a_malformed_field_is_a_clean_failure(self, run, fields):
+        result, _out, _client = run(base(fields=fields))
+        assert result["failed"] is True and "fields" in result["msg"]

@@ -1,0 +1,481 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parallel time slices: one bounded window read as disjoint time ranges, concurrently.
+
+Cursor paging is sequential, but disjoint time ranges are independent cursor chains. When the
+server honours ``created_at_min``/``created_at_max`` (checked on its answers, never assumed
+from a version) and the window has both ends, the window is split into slices balanced by the
+server's ``total_count``, each slice is scanned by its own ``Scan`` on a worker's own
+``Transport`` (own Session, own keep-alive connection), and the slices are concatenated in time
+order: they are disjoint, so that concatenation is the sequential result, entry for entry.
+
+Planning costs few requests: the whole window's first page (which the sequential read would
+send anyway and reuses when it falls back) gives the total; a range holding more than its share
+is split in equal time parts and each part's first page is fetched, which is also that slice's
+first page when the part is kept. Only the pages of ranges that get split again are spent on
+balancing. ``max_results`` and resume cursors read sequentially: a resume token names one
+cursor chain, so a parallel read could not issue one.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+import tempfile
+import threading
+
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import NEWEST_FIRST
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import LIST_PATH, Scan
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import format_utc
+
+MIN_PARALLELISM = 1
+MAX_PARALLELISM = 16
+DEFAULT_PARALLELISM = 8
+# Slices per worker aimed at: more slices than workers evens out what the counts cannot. Four
+# were measured too (bench section 8): a window much wider than its data then needs many more
+# balancing probes (59 instead of 7 at parallelism 16) for no gain.
+SLICES_PER_WORKER = 2
+# A range is split into at most this many parts per round, and rounds are few.
+MAX_SPLIT = 16
+MAX_ROUNDS = 4
+# A slice buffered for a streaming reader spills to disk beyond this many entries.
+SPILL_ENTRIES = 500
+# A range shorter than this is not split further (entries carry whole seconds at least).
+_TINY = datetime.timedelta(seconds=2)
+
+
+class BackoffGate(object):
+    """One back-off for every slice: a 429 or 5xx seen by one worker holds all of them until
+    its wait (``Retry-After`` when the server gave one) has passed."""
+
+    def __init__(self, clock, sleep):
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._not_before = None
+
+    def hold(self, delay, holder):
+        with self._lock:
+            until = self._clock() + delay
+            if self._not_before is None or until > self._not_before[0]:
+                self._not_before = (until, holder)
+
+    def pass_through(self, caller):
+        """Wait for a back-off another worker started (the one that started it has waited)."""
+        with self._lock:
+            not_before, holder = self._not_before or (None, None)
+        if not_before is not None and holder is not caller:
+            wait = not_before - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+
+
+class _PrimedTransport(object):
+    """A transport that answers one request from a page already fetched: the page a probe
+    brought back is the first page of its slice (or of the sequential fallback)."""
+
+    def __init__(self, transport, params, page):
+        self._transport = transport
+        self._primed = (dict(params), page)
+
+    def get_json(self, path, params=None):
+        if self._primed is not None and path == LIST_PATH and params == self._primed[0]:
+            page, self._primed = self._primed[1], None
+            return page
+        return self._transport.get_json(path, params)
+
+
+def first_page_params(query, page_size):
+    """The parameters of a Scan's first page for ``query`` (what the Scan itself sends)."""
+    params = {"limit": page_size}
+    params.update(query.server_params())
+    params["sort"] = query.sort_param()
+    return params
+
+
+def parallel_refusal(query, parallelism, max_results, cursor, push_down=True):
+    """Why this read cannot be parallel (a short sentence), or None when it may be.
+    InvalidOption when ``parallelism`` is out of bounds."""
+    if isinstance(parallelism, bool) or not isinstance(parallelism, int) \
+            or not MIN_PARALLELISM <= parallelism <= MAX_PARALLELISM:
+        raise InvalidOption("parallelism", "must be a whole number from %d to %d"
+                            % (MIN_PARALLELISM, MAX_PARALLELISM))
+    if parallelism == 1:
+        return "parallelism is 1"
+    if cursor:
+        return "resuming from a cursor: a cursor continues one sequential cursor chain"
+    if max_results is not None:
+        return ("max_results is set: a truncated read must issue a resume cursor, which names"
+                " one sequential cursor chain")
+    if not push_down:
+        return "filters are not sent to the server"
+    if query.since is None or query.until is None:
+        return "the window is not bounded (set both since and until)"
+    return None
+
+
+class _Range(object):
+    """A time range [since, until) of the window, with its first page once probed."""
+
+    def __init__(self, query, since, until):
+        self.since, self.until = since, until
+        self.query = query.with_window(format_utc(since), format_utc(until))
+        self.page = None
+        self.count = None
+
+    def split(self, parts):
+        step = (self.until - self.since) / parts
+        bounds = [self.since + step * i for i in range(parts)] + [self.until]
+        return [_Range(self.query, bounds[i], bounds[i + 1]) for i in range(parts)
+                if bounds[i] < bounds[i + 1]]
+
+    def inside(self, entry):
+        """The entry lies within the bounds the server was sent (both inclusive there)."""
+        created = self.query.entry_time(entry) if isinstance(entry, dict) else None
+        return created is not None and self.since <= created <= self.until
+
+    def page_inside(self):
+        """The probed first page is a list of entries all within the bounds, and not empty
+        when the count says there are some."""
+        items = self.page.get("items") if isinstance(self.page, dict) else None
+        return isinstance(items, list) and all(self.inside(e) for e in items) \
+            and (bool(items) or not self.count)
+
+
+def _count(page):
+    pagination = page.get("pagination") if isinstance(page, dict) else None
+    total = pagination.get("total_count") if isinstance(pagination, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+class _Workers(object):
+    """Threads with a Transport each (a sibling of the client's: same settings, same key
+    holder, its own Session), running tasks handed to them in order."""
+
+    def __init__(self, transport, count, gate):
+        self._base, self._gate = transport, gate
+        self._count = count
+        self._local = threading.local()
+        self._transports = []
+        self._lock = threading.Lock()
+
+    def transport(self):
+        own = getattr(self._local, "transport", None)
+        if own is None:
+            own = self._base.sibling(gate=self._gate)
+            with self._lock:
+                self._transports.append(own)
+            self._local.transport = own
+        return own
+
+    def run_all(self, tasks):
+        """Run callables on the workers; return their results in order, or raise the first
+        error (in order)."""
+        results = [None] * len(tasks)
+        errors = [None] * len(tasks)
+        position = [0]
+        lock = threading.Lock()
+
+        def work():
+            while True:
+                with lock:
+                    index = position[0]
+                    position[0] += 1
+                if index >= len(tasks):
+                    return
+                try:
+                    results[index] = tasks[index](self.transport())
+                except Exception as err:  # pylint: disable=broad-except
+                    errors[index] = err  # re-raised below, in the caller's thread
+
+        threads = [threading.Thread(target=work) for dummy in range(min(self._count, len(tasks)))]
+        for thread in threads:
+            thread.daemon = True
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for err in errors:
+            if err is not None:
+                raise err
+        return results
+
+    def start(self, task, count):
+        """Start ``count`` threads running ``task(transport)``; return them."""
+        threads = []
+        for dummy in range(count):
+            thread = threading.Thread(target=lambda: task(self.transport()))
+            thread.daemon = True
+            thread.start()
+            threads.append(thread)
+        return threads
+
+    @property
+    def requests_sent(self):
+        return sum(t.requests_sent for t in self._transports)
+
+    def close(self):
+        for transport in self._transports:
+            transport.close()
+
+
+def _probe(page_size):
+    def probe(rng):
+        def task(transport):
+            rng.page = transport.get_json(LIST_PATH, first_page_params(rng.query, page_size))
+            rng.count = _count(rng.page)
+            return rng
+        return task
+    return probe
+
+
+def _honours_bounds(parent, children):
+    """Whether the server filtered the children's pages by their bounds.
+
+    Two checks on answers already fetched: every entry of each child's first page lies inside
+    that child's bounds, and the children's counts add up to the parent's (plus at most the
+    entries on the shared boundaries, which inclusive bounds count twice). A server ignoring
+    the bounds answers every child with the parent's count and the same first page.
+    """
+    if any(child.count is None or not child.page_inside() for child in children):
+        return False
+    total = sum(child.count for child in children)
+    return parent.count <= total <= parent.count + max(1, parent.count // 10) \
+        and (parent.count == 0 or total < 2 * parent.count)
+
+
+def plan(workers, whole, page_size, parallelism):
+    """Split ``whole`` (already probed) into balanced, probed ranges; None when the server
+    does not honour time bounds. Returns (ranges in time order or None, probes issued)."""
+    target = max(2 * page_size, -(-whole.count // (parallelism * SLICES_PER_WORKER)))
+    if not whole.page_inside():
+        return None, 0  # the whole window's first page already shows the bounds ignored
+    probe = _probe(page_size)
+    done, pending, issued, checked = [], [whole], 0, False
+    for dummy in range(MAX_ROUNDS):
+        splitting = [r for r in pending if r.count > target and r.until - r.since > _TINY]
+        done.extend(r for r in pending if r not in splitting)
+        if not splitting:
+            pending = []
+            break
+        families = [(r, r.split(min(MAX_SPLIT, -(-r.count // target)))) for r in splitting]
+        children = [c for dummy_parent, kids in families for c in kids]
+        workers.run_all([probe(c) for c in children])
+        issued += len(children)
+        if not checked:
+            if not all(_honours_bounds(p, kids) for p, kids in families):
+                return None, issued
+            checked = True
+        pending = [c for dummy_parent, kids in families for c in kids]
+    done.extend(pending)
+    done.sort(key=lambda r: r.since)
+    return done, issued
+
+
+class _SliceBuffer(object):
+    """A slice's entries until the reader reaches it: in memory, or for a streaming reader
+    spilled to a temporary file beyond SPILL_ENTRIES, so memory stays bounded."""
+
+    def __init__(self, spill):
+        self._spill = spill
+        self._memory = []
+        self._file = None
+
+    def add(self, entry):
+        if self._file is not None:
+            self._file.write(json.dumps(entry, separators=(",", ":")).encode("utf-8") + b"\n")
+            return
+        self._memory.append(entry)
+        if self._spill and len(self._memory) >= SPILL_ENTRIES:
+            self._file = tempfile.TemporaryFile()
+            for kept in self._memory:
+                self.add(kept)
+            self._memory = None
+
+    def entries(self):
+        if self._file is None:
+            yield from self._memory
+            return
+        self._file.seek(0)
+        for line in self._file:
+            yield json.loads(line.decode("utf-8"))
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+        self._memory = None
+
+
+class _Slice(object):
+    def __init__(self, rng, spill):
+        self.range = rng
+        self.buffer = _SliceBuffer(spill)
+        self.report = None
+        self.error = None
+        self.done = threading.Event()
+
+
+def _merged_order(query, slices):
+    seen = set(s.report["order"]["observed"] for s in slices)
+    seen.discard("unknown")
+    if not seen:
+        return "unknown"
+    return seen.pop() if len(seen) == 1 else "unordered"
+
+
+class ParallelScan(object):
+    """An iterable of the entries of a bounded window, read in parallel time slices and
+    yielded in the requested order; ``report`` (the Scan's keys plus ``parallel``) is complete
+    once iteration has ended. Falls back to one sequential Scan, saying why."""
+
+    def __init__(self, transport, query, page_size, parallelism, early_stop=True, spill=True):
+        self._transport = transport
+        self.query = query
+        self.page_size = page_size
+        self.parallelism = parallelism
+        self.early_stop = early_stop
+        self.spill = spill
+        self.report = None
+        self._started = False
+
+    def __iter__(self):
+        if self._started:
+            raise RuntimeError("a Scan can be iterated once")
+        self._started = True
+        return self._entries()
+
+    def _entries(self):
+        gate = BackoffGate(self._transport.clock, self._transport.sleep)
+        workers = _Workers(self._transport, self.parallelism, gate)
+        try:
+            whole = _Range(self.query, self.query.since, self.query.until)
+            _probe(self.page_size)(whole)(self._transport)
+            reason, ranges, issued = None, None, 0
+            if whole.count is None:
+                reason = "the server gave no total_count to balance slices by"
+            else:
+                ranges, issued = plan(workers, whole, self.page_size, self.parallelism)
+                if ranges is None:
+                    reason = ("the server does not honour created_at_min/created_at_max (its"
+                              " answers for sub-ranges ignored their bounds)")
+                elif len(ranges) == 1:
+                    reason = ("the window holds %d entries, too few to split" % whole.count)
+            if reason:
+                # Every probe but the whole window's (its first page) was spent on balancing.
+                yield from self._sequential(whole, reason, issued)
+                return
+            # Each probe is a slice's first page, or spent on a range that was split again.
+            spent = 1 + issued - len(ranges)
+            yield from self._parallel(workers, ranges, spent, whole.count)
+        finally:
+            workers.close()
+
+    def _sequential(self, whole, reason, spent):
+        primed = _PrimedTransport(self._transport, first_page_params(self.query, self.page_size),
+                                  whole.page)
+        scan = Scan(primed, self.query, page_size=self.page_size, early_stop=self.early_stop)
+        self.report = scan.report
+        self.report["parallel"] = {"used": False, "reason": reason, "probes": spent}
+        self.report["pages"] += spent
+        yield from scan
+
+    def _scan_slices(self, slices, stop):
+        """The workers' loop: take the next slice in the reader's order, scan it into its
+        buffer."""
+        position = [0]
+        lock = threading.Lock()
+        page_size, early_stop = self.page_size, self.early_stop
+
+        def work(transport):
+            while not stop.is_set():
+                with lock:
+                    index = position[0]
+                    position[0] += 1
+                if index >= len(slices):
+                    return
+                piece = slices[index]
+                try:
+                    rng = piece.range
+                    primed = _PrimedTransport(transport, first_page_params(rng.query, page_size),
+                                              rng.page)
+                    scan = Scan(primed, rng.query, page_size=page_size, early_stop=early_stop)
+                    for entry in scan:
+                        if stop.is_set():
+                            break
+                        piece.buffer.add(entry)
+                    piece.report = scan.report
+                except Exception as err:  # pylint: disable=broad-except
+                    piece.error = err  # raised by the reader, in its own thread
+                    stop.set()
+                finally:
+                    piece.done.set()
+        return work
+
+    def _parallel(self, workers, ranges, spent, total):
+        if self.query.order == NEWEST_FIRST:
+            ranges = list(reversed(ranges))
+        # In the reader's order, so the slice it waits for is always among the first taken.
+        order = slices = [_Slice(rng, self.spill) for rng in ranges]
+        stop = threading.Event()
+        threads = workers.start(self._scan_slices(slices, stop), min(self.parallelism, len(slices)))
+        try:
+            for piece in order:
+                while not piece.done.wait(0.5):
+                    failed = [s.error for s in slices if s.error is not None]
+                    if failed:
+                        raise failed[0]
+                if piece.error is not None:
+                    raise piece.error
+                if piece.report is None:  # stopped because another slice failed
+                    raise [s.error for s in slices if s.error is not None][0]
+                yield from piece.buffer.entries()
+                piece.buffer.close()
+            self.report = self._merged_report(order, spent, total)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+            for piece in slices:
+                piece.buffer.close()
+
+    def _merged_report(self, order, spent, total):
+        reports = [piece.report for piece in order]
+        pushed = self.query.server_params()
+        stops = [r["stop_reason"] for r in reports if r["stopped_early"]]
+        merged = {
+            "pages": sum(r["pages"] for r in reports) + spent,
+            "scanned": sum(r["scanned"] for r in reports),
+            "matched": sum(r["matched"] for r in reports),
+            "duplicates": sum(r["duplicates"] for r in reports),
+            "total_count": total,
+            "pushed_down": pushed,
+            "stopped_early": bool(stops),
+            "stop_reason": stops[0] if stops else None,
+            "truncated": False,
+            "next_cursor": None,
+            "resumed": False,
+            "window": self.query.window,
+            "order": {"requested": self.query.order, "sort_sent": self.query.sort_param(),
+                      "observed": _merged_order(self.query, order)},
+            "parallel": {"used": True, "reason": None, "slices": len(order),
+                         "workers": min(self.parallelism, len(order)), "probes": spent,
+                         "sizes": [r["matched"] for r in reports]},
+        }
+        merged.update(_merged_completeness(reports))
+        return merged
+
+
+def _merged_completeness(reports):
+    """The whole read is complete when every slice is (each compares what it received with
+    its own slice's ``total_count``); one incomplete slice makes it incomplete, and one that
+    cannot be judged makes it unknown."""
+    for verdict in (False, None):
+        for number, report in enumerate(reports, 1):
+            if report.get("complete") is verdict:
+                return {"complete": verdict, "stopped_by": report.get("stopped_by"),
+                        "incomplete_reason": "time slice %d of %d: %s" % (
+                            number, len(reports), report.get("incomplete_reason"))}
+    return {"complete": True, "incomplete_reason": None, "stopped_by": None}
