@@ -27,7 +27,7 @@ __all__ = ["AuditLogClient", "CONNECTION_NAMES", "HAS_REQUESTS", "REQUESTS_IMPOR
 # The connection settings: the key, then Transport's keyword arguments. The option schema
 # documents exactly these names.
 CONNECTION_NAMES = ("api_key", "base_url", "timeout", "validate_certs", "ca_path", "max_retries",
-                    "use_proxy")
+                    "use_proxy", "max_body_bytes")
 
 
 class AuditLogClient(object):
@@ -59,14 +59,16 @@ class AuditLogClient(object):
                     cursor=cursor, push_down=push_down, early_stop=early_stop,
                     max_pages=max_pages, deadline=deadline)
 
-    def read(self, query, page_size=None, max_results=None, cursor=None):
+    def read(self, query, page_size=None, max_results=None, cursor=None, max_pages=None,
+             deadline=None):
         """``(entries, report)``: every match of ``query`` in the order it asks for.
 
         The one read the adapters share; ``page_size=None`` is the largest page. The report is
-        the scan's, complete because the iteration ended.
+        the scan's, final because the iteration ended (``report["complete"]`` says whether the
+        entries are the whole answer).
         """
         scan = self.scan(query, page_size=page_size or MAX_PAGE_SIZE, max_results=max_results,
-                         cursor=cursor)
+                         cursor=cursor, max_pages=max_pages, deadline=deadline)
         entries = list(scan)
         return ordered_entries(entries, scan.report), scan.report
 

@@ -28,7 +28,7 @@ description:
   - The report depends only on the bundle (and the baseline), so the same bundle gives the same
     bytes and a second run reports C(changed=false).
 author:
-  - Nirvana Labs audit collection contributors (!UNKNOWN)
+  - Nirvana Labs (@nirvana-labs)
 extends_documentation_fragment:
   - nirvana_labs.audit.report
   - ansible.builtin.action_common_attributes

@@ -21,16 +21,8 @@ from ansible.plugins.lookup import LookupBase
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import AuditLogError
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
-    INI_SECTION,
+    missing_key_message,
 )
-
-
-def missing_key_message():
-    """Where the key can come from, in the order a lookup reads them."""
-    schema = CONNECTION_OPTIONS["api_key"]
-    return ("api_key: required; pass api_key=..., or set the variable %s, the environment"
-            " variable %s, or %s in the [%s] section of ansible.cfg"
-            % (schema["vars"][0], schema["env"][0], schema["ini"], INI_SECTION))
 
 
 class SchemaLookupBase(LookupBase):
@@ -88,7 +80,7 @@ class SchemaLookupBase(LookupBase):
         """The connection options, for ``AuditLogClient.from_options``; fails without a key."""
         options = self.options_of(CONNECTION_OPTIONS)
         if not options.get("api_key"):
-            raise AnsibleLookupError(missing_key_message())
+            raise AnsibleLookupError(missing_key_message(plugin=True))
         return options
 
     @staticmethod

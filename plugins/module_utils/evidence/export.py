@@ -58,7 +58,8 @@ class ExportOptions(object):
     """
 
     def __init__(self, dest, format="jsonl", settle=DEFAULT_SETTLE, previous=None, page_size=100,
-                 max_results=None, base_url=None, query_options=None, connection=None):
+                 max_results=None, base_url=None, query_options=None, connection=None,
+                 max_pages=None, deadline=None):
         self.dest = dest
         self.format = format or "jsonl"
         self.settle = settle
@@ -68,6 +69,9 @@ class ExportOptions(object):
         self.base_url = base_url
         self.query_options = dict(query_options or {})
         self.connection = dict(connection or {})
+        # Scan guards (max_pages, scan_timeout): a scan they stop is recorded as incomplete.
+        self.max_pages = max_pages
+        self.deadline = deadline
 
     @classmethod
     def from_params(cls, params):
@@ -77,6 +81,7 @@ class ExportOptions(object):
             settle=params.get("settle", DEFAULT_SETTLE), previous=params.get("previous"),
             page_size=params.get("page_size"), max_results=params.get("max_results"),
             base_url=params.get("base_url"),
+            max_pages=params.get("max_pages"), deadline=params.get("scan_timeout"),
             query_options=dict((name, params.get(name)) for name in sorted(QUERY_OPTIONS)),
             connection=dict((name, params.get(name)) for name in RECORDED_CONNECTION))
 
@@ -222,7 +227,8 @@ def run_export(client, query, options, check_mode=False, now=utc_now, version="0
     writer = BundleWriter(workdir, order=query.order, formats=options.format, run_size=run_size)
     extra_parts = []
     try:
-        scan = client.scan(query, page_size=options.page_size, max_results=options.max_results)
+        scan = client.scan(query, page_size=options.page_size, max_results=options.max_results,
+                           max_pages=options.max_pages, deadline=options.deadline)
         for entry in scan:
             writer.add(entry)
         report = scan.report

@@ -39,6 +39,7 @@ COLLECTION_NAME = "nirvana_labs.audit"
 COMPLETE = "complete"
 MISMATCH = "mismatch"
 TRUNCATED = "truncated"
+STOPPED = "stopped"
 NOT_COMPARABLE = "not_comparable"
 
 
@@ -100,12 +101,20 @@ def completeness(report, written):
         "duplicates_sent": duplicates,
         "written": written,
         "complete": None,
+        # The scan's own finding, recorded as it said it (see Scan).
+        "incomplete_reason": report.get("incomplete_reason"),
     }
     if report.get("truncated"):
         result["status"] = TRUNCATED
         result["complete"] = False
         result["reason"] = ("max_results stopped the export after %d entries; more entries"
                             " match" % written)
+        return result
+    if report.get("stopped_by"):
+        result["status"] = STOPPED
+        result["complete"] = False
+        result["reason"] = report.get("incomplete_reason") or (
+            "%s stopped the export before the end of the list" % report["stopped_by"])
         return result
     if report.get("resumed"):
         result["status"] = NOT_COMPARABLE
@@ -123,10 +132,14 @@ def completeness(report, written):
         result["status"] = NOT_COMPARABLE
         result["reason"] = "the server sent no total_count, so completeness cannot be judged"
         return result
-    if received == total:
+    # The scan compared the same figures as they arrived (the count of the first page or of
+    # the last: a live log may grow during the scan); its verdict wins when it has one.
+    if report.get("complete") is True or (report.get("complete") is None and received == total):
         result["status"] = COMPLETE
         result["complete"] = True
-        reason = "the server's total_count (%d) equals the distinct entries received" % total
+        reason = "the server's total_count (%d) equals the distinct entries received" % total \
+            if received == total else ("the server's total_count (%d on its first page) equals"
+                                        " the distinct entries received" % received)
         if written != received:
             reason += ("; %d of them were outside filters applied by the client, so %d were"
                        " written" % (received - written, written))

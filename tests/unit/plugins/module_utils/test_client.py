@@ -52,6 +52,7 @@ def test_entries_the_server_ordered_are_kept_as_sent():
 
 def test_paging_arguments_reach_the_scan():
     _result, fake = read([], "unknown", page_size=20, max_results=5, cursor="nla1.x")
-    assert fake.call_args.kwargs == {"page_size": 20, "max_results": 5, "cursor": "nla1.x"}
+    assert fake.call_args.kwargs == {"page_size": 20, "max_results": 5, "cursor": "nla1.x",
+                                     "max_pages": None, "deadline": None}
     _result, fake = read([], "unknown")
     assert fake.call_args.kwargs["page_size"] == MAX_PAGE_SIZE

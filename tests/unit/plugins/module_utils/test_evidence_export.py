@@ -62,7 +62,9 @@ class FakeClient(object):
                                       "sort_sent": "created_at:desc"}}, **report)
         self.calls = []
 
-    def scan(self, query, page_size=100, max_results=None, cursor=None):
+    def scan(self, query, page_size=100, max_results=None, cursor=None, max_pages=None,
+             deadline=None):
+        self.guards = (max_pages, deadline)
         self.calls.append((page_size, max_results))
         report = dict(self.report, window=query.window)
         return FakeScan(list(self.entries), report, self.fail_after)
