@@ -303,6 +303,17 @@ class TestIds:
         with pytest.raises(AnsibleError, match="on_missing"):
             lookup_plugin.run(["a"], variables={}, api_key=API_KEY, on_missing="ignore")
 
+    @pytest.mark.parametrize("option,value,choices", [
+        ("on_missing", "ignore", "error, warn, skip"),
+        ("on_incomplete", "ignore", "error, warn"),
+        ("order", "sideways", "newest_first, oldest_first"),
+    ])
+    def test_a_bad_choice_lists_the_choices(self, lookup_plugin, fake, option, value, choices):
+        with pytest.raises(AnsibleLookupError) as err:
+            lookup_plugin.run([], variables={}, api_key=API_KEY, **{option: value})
+        assert str(err.value) == "%s: %r is not one of the choices: %s" % (option, value, choices)
+        assert fake.client is None
+
     @pytest.mark.parametrize("term", [42, "", "  ", {"id": "a"}])
     def test_terms_must_be_ids(self, lookup_plugin, fake, term):
         with pytest.raises(AnsibleLookupError, match="each term must be the id"):
