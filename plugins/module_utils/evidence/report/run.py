@@ -154,6 +154,7 @@ def _summary(figures, manifest):
         "entries": figures["entries"],
         "failed_calls": figures["failures"],
         "deletions": figures["deletions"],
+        "failed_deletion_attempts": figures["failed_deletions"],
         "api_key_calls": figures["api_key_calls"],
         "actors": figures["actor_count"],
         "client_ips": figures["ip_count"],
