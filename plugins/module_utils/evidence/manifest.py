@@ -27,6 +27,7 @@ import json
 import os
 import socket
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import MANIFEST_NAME
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
     format_utc,
@@ -50,11 +51,20 @@ def finality(until, now, settle_seconds):
     """
     result = {"final": False, "settle_seconds": settle_seconds, "settles_at": None}
     end = parse_rfc3339(until) if until else None
+    if until and end is None:
+        raise InvalidOption("until", "%r is not an instant between the years 0001 and 9999"
+                                     % (until,))
     if end is None:
         result["reason"] = ("the window has no end (until is not set), so entries can still"
                             " arrive in it")
         return result
-    settles_at = end + datetime.timedelta(seconds=settle_seconds)
+    try:
+        settles_at = end + datetime.timedelta(seconds=settle_seconds)
+    except OverflowError:
+        # datetime ends at 9999-12-31; a window that settles later can never be final.
+        raise InvalidOption("settle", "%s after until=%s is past the year 9999; choose an"
+                                      " earlier until or a shorter settle"
+                                      % (_human_seconds(settle_seconds), format_utc(end)))
     result["settles_at"] = format_utc(settles_at)
     if now >= settles_at:
         result["final"] = True
