@@ -147,9 +147,11 @@ def completeness(report, written):
     if report.get("complete") is True or (report.get("complete") is None and received == total):
         result["status"] = COMPLETE
         result["complete"] = True
-        reason = "the server's total_count (%d) equals the distinct entries received" % total \
-            if received == total else ("the server's total_count (%d on its first page) equals"
-                                        " the distinct entries received" % received)
+        if received == total:
+            reason = "the server's total_count (%d) equals the distinct entries received" % total
+        else:
+            reason = ("the server's total_count (%d on its first page) equals the distinct"
+                      " entries received" % received)
         if written != received:
             reason += ("; %d of them were outside filters applied by the client, so %d were"
                        " written" % (received - written, written))
