@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import math
 import re
 
 UTC = datetime.timezone.utc
@@ -106,7 +107,7 @@ def parse_duration(value):
             raise ValueError("%r is not a duration; use seconds (300) or a number and a unit"
                              " s, m, h, d or w (90s, 5m, 1h, 2d)" % (value,))
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+    if not math.isfinite(seconds):
         raise ValueError("%r is not a finite duration" % (value,))
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
