@@ -66,14 +66,15 @@ FRAGMENTS = {
     "query.py": (
         "List options shared by audit_log_info, audit_log_export and the audit_log lookup.\n"
         "DOCUMENTATION holds the filters and paging options; RESUME adds ``cursor``, ID the\n"
-        "module's ``id``, ON_MISSING the lookup's ``on_missing``, FIELDS ``fields`` and\n"
-        "CACHE the lookup's ``cache``.",
+        "module's ``id``, ON_MISSING the lookup's ``on_missing``, FIELDS ``fields``, CACHE\n"
+        "the lookup's ``cache`` and ON_INCOMPLETE its ``on_incomplete``.",
         [("DOCUMENTATION", _options(options.QUERY_OPTIONS)),
          ("RESUME", _options(options.RESUME_OPTIONS)),
          ("ID", _options(options.ID_OPTIONS)),
          ("ON_MISSING", _options(options.ON_MISSING_OPTIONS)),
          ("FIELDS", _options(options.FIELDS_OPTIONS)),
-         ("CACHE", _options(options.CACHE_OPTIONS))]),
+         ("CACHE", _options(options.CACHE_OPTIONS)),
+         ("ON_INCOMPLETE", _options(options.ON_INCOMPLETE_OPTIONS))]),
     "export.py": (
         "The options of audit_log_export beside the connection and list options.",
         [("DOCUMENTATION", _options(options.EXPORT_OPTIONS))]),

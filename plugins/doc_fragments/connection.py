@@ -23,7 +23,6 @@ class ModuleDocFragment(object):
                 to a host that is not a loopback address.
               - Required.
               - If not set, the environment variable E(NIRVANA_LABS_API_KEY) is used.
-            required: true
             type: str
           base_url:
             default: https://api.nirvanalabs.io
@@ -34,9 +33,17 @@ class ModuleDocFragment(object):
             type: str
           ca_path:
             description:
-              - PEM file of CA certificates to verify the server with, instead of the system store.
+              - PEM file of CA certificates to verify the server with, instead of the default store (see O(validate_certs)).
               - If not set, the environment variable E(NIRVANA_LABS_CA_PATH) is used.
             type: path
+          max_body_bytes:
+            default: 33554432
+            description:
+              - Most bytes of one response body the collection reads, after decompression. A larger body (or a
+                compressed body that expands past it) fails the request with an error instead of exhausting memory.
+              - The default, 32 MiB, is generous for a page of 100 entries.
+              - If not set, the environment variable E(NIRVANA_LABS_MAX_BODY_BYTES) is used.
+            type: int
           max_retries:
             default: 2
             description:
@@ -50,14 +57,22 @@ class ModuleDocFragment(object):
           timeout:
             default: 60.0
             description:
-              - Seconds to wait for the server to connect and to send each response, per attempt.
+              - 'Seconds each attempt of a request may take in all: connecting, the response headers and the whole
+                body. A server that sends slowly (one byte a second) is cut off at this deadline, not kept alive
+                by each byte.'
+              - A retry (see O(max_retries)) gets a fresh deadline.
               - The default is the official SDKs' 60 seconds.
               - If not set, the environment variable E(NIRVANA_LABS_TIMEOUT) is used.
             type: float
           use_proxy:
             default: true
             description:
-              - Whether to honour the E(HTTPS_PROXY), E(HTTP_PROXY) and E(NO_PROXY) environment variables.
+              - Whether an C(https://) O(base_url) may go through the proxy named by the environment variable
+                E(HTTPS_PROXY) (else E(ALL_PROXY)), unless E(NO_PROXY) lists the host.
+              - 'The proxy is only ever a C(CONNECT) tunnel: it sees the host name, never the key or the entries.'
+              - A plain C(http://) O(base_url) (a loopback emulator or gateway) never goes through a proxy, whatever
+                this option and E(HTTP_PROXY) say, because the key would reach the proxy in clear text.
+              - V(false) ignores every proxy variable.
               - If not set, the environment variable E(NIRVANA_LABS_USE_PROXY) is used.
             type: bool
           validate_certs:
@@ -65,6 +80,9 @@ class ModuleDocFragment(object):
             description:
               - Whether to verify the server's TLS certificate.
               - Set to V(false) only for a test server; prefer O(ca_path) for a private CA.
+              - When V(true) and O(ca_path) is not set, the CA bundle named by the environment variable E(REQUESTS_CA_BUNDLE),
+                else E(CURL_CA_BUNDLE), is used when set; else the CA store of C(certifi) that C(requests) ships
+                with.
               - If not set, the environment variable E(NIRVANA_LABS_VALIDATE_CERTS) is used.
             type: bool
 '''
@@ -100,7 +118,7 @@ class ModuleDocFragment(object):
               - name: nirvana_labs_base_url
           ca_path:
             description:
-              - PEM file of CA certificates to verify the server with, instead of the system store.
+              - PEM file of CA certificates to verify the server with, instead of the default store (see O(validate_certs)).
             env:
               - name: NIRVANA_LABS_CA_PATH
             ini:
@@ -109,6 +127,20 @@ class ModuleDocFragment(object):
             type: path
             vars:
               - name: nirvana_labs_ca_path
+          max_body_bytes:
+            default: 33554432
+            description:
+              - Most bytes of one response body the collection reads, after decompression. A larger body (or a
+                compressed body that expands past it) fails the request with an error instead of exhausting memory.
+              - The default, 32 MiB, is generous for a page of 100 entries.
+            env:
+              - name: NIRVANA_LABS_MAX_BODY_BYTES
+            ini:
+              - key: max_body_bytes
+                section: nirvana_labs
+            type: int
+            vars:
+              - name: nirvana_labs_max_body_bytes
           max_retries:
             default: 2
             description:
@@ -128,7 +160,10 @@ class ModuleDocFragment(object):
           timeout:
             default: 60.0
             description:
-              - Seconds to wait for the server to connect and to send each response, per attempt.
+              - 'Seconds each attempt of a request may take in all: connecting, the response headers and the whole
+                body. A server that sends slowly (one byte a second) is cut off at this deadline, not kept alive
+                by each byte.'
+              - A retry (see O(max_retries)) gets a fresh deadline.
               - The default is the official SDKs' 60 seconds.
             env:
               - name: NIRVANA_LABS_TIMEOUT
@@ -141,7 +176,12 @@ class ModuleDocFragment(object):
           use_proxy:
             default: true
             description:
-              - Whether to honour the E(HTTPS_PROXY), E(HTTP_PROXY) and E(NO_PROXY) environment variables.
+              - Whether an C(https://) O(base_url) may go through the proxy named by the environment variable
+                E(HTTPS_PROXY) (else E(ALL_PROXY)), unless E(NO_PROXY) lists the host.
+              - 'The proxy is only ever a C(CONNECT) tunnel: it sees the host name, never the key or the entries.'
+              - A plain C(http://) O(base_url) (a loopback emulator or gateway) never goes through a proxy, whatever
+                this option and E(HTTP_PROXY) say, because the key would reach the proxy in clear text.
+              - V(false) ignores every proxy variable.
             env:
               - name: NIRVANA_LABS_USE_PROXY
             ini:
@@ -155,6 +195,9 @@ class ModuleDocFragment(object):
             description:
               - Whether to verify the server's TLS certificate.
               - Set to V(false) only for a test server; prefer O(ca_path) for a private CA.
+              - When V(true) and O(ca_path) is not set, the CA bundle named by the environment variable E(REQUESTS_CA_BUNDLE),
+                else E(CURL_CA_BUNDLE), is used when set; else the CA store of C(certifi) that C(requests) ships
+                with.
             env:
               - name: NIRVANA_LABS_VALIDATE_CERTS
             ini:

@@ -56,6 +56,18 @@ class ModuleDocFragment(object):
               - V(link) links it anyway, with a warning, and records RV(previous.verified=false) and the problems
                 in the manifest, where M(nirvana_labs.audit.audit_log_verify) reports them.
             type: str
+          require_complete:
+            default: true
+            description:
+              - 'Fail the task when the scan is known to be incomplete: the server said how many entries match
+                (C(total_count)) and another number was received, or O(max_pages) or O(scan_timeout) stopped the
+                scan.'
+              - 'The bundle is written first, its manifest saying C(complete: false) and why, so that what was
+                received can be examined; then the task fails with the reason.'
+              - When completeness cannot be known (a server without C(total_count), a scan stopped early on a
+                verified order) the task succeeds with RV(complete=null), and RV(completeness.reason) says why.
+              - V(false) writes the bundle and only warns.
+            type: bool
           settle:
             default: 5m
             description:

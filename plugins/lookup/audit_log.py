@@ -18,16 +18,19 @@ description:
     filters, O(max_results), O(order)), as a flat list of dictionaries.
   - Filters the API can apply are sent to it; every entry is checked again on the client, so
     the result is the same whether the server supports the 2026-08 filters or only paging.
-  - When O(max_results) cut the list short, a warning says so. To read a long list in
-    batches, use the M(nirvana_labs.audit.audit_log_info) module, which returns a cursor to
-    resume from.
+  - When O(max_results) cut the list short, the list simply ends there (it was asked for). To
+    read a long list in batches, use the M(nirvana_labs.audit.audit_log_info) module, which
+    returns a cursor to resume from.
+  - A list known to be incomplete (the server's count and the entries received disagree, or
+    O(max_pages) or O(scan_timeout) stopped it) fails the lookup with the reason, or warns
+    with O(on_incomplete=warn).
   - Runs on the controller, once per call; the lookup needs no inventory host.
   - "C(lookup) vs C(query): the lookup always returns a list of entries, but Ansible hands
     C(lookup) a list of one as the bare entry (a dictionary) and any other list as a list, so
     the shape of a C(lookup) result depends on how many entries came back. Use C(query) (or
     C(lookup) with C(wantlist=true)) whenever the count can vary: C(query) always gives a list."
 author:
-  - Nirvana Labs audit collection contributors (!UNKNOWN)
+  - Nirvana Labs (@nirvana-labs)
 requirements:
   - requests (on the controller)
 options:
@@ -45,6 +48,7 @@ extends_documentation_fragment:
   - nirvana_labs.audit.query.on_missing
   - nirvana_labs.audit.query.fields
   - nirvana_labs.audit.query.cache
+  - nirvana_labs.audit.query.on_incomplete
 notes:
   - "Configuration follows Ansible's precedence: keyword arguments of the lookup, then Ansible
     variables (C(nirvana_labs_api_key), C(nirvana_labs_base_url), ...), then environment
@@ -180,12 +184,14 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import 
     CACHE_OPTIONS,
     CONNECTION_OPTIONS,
     FIELDS_OPTIONS,
+    ON_INCOMPLETE_OPTIONS,
     ON_MISSING_OPTIONS,
     QUERY_OPTIONS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import DEFAULT_SETTLE
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import (
+    completeness_warning,
     field_paths,
     project_all,
     truncation_warning,
@@ -202,14 +208,11 @@ from ansible_collections.nirvana_labs.audit.plugins.plugin_utils.lookup_cache im
 
 display = Display()
 
-CONTINUE_HINT = ("Raise max_results or narrow the window to get the rest; the"
-                 " nirvana_labs.audit.audit_log_info module can resume with a cursor.")
-
 
 class LookupModule(SchemaLookupBase):
 
     OPTION_GROUPS = (CONNECTION_OPTIONS, QUERY_OPTIONS, ON_MISSING_OPTIONS, FIELDS_OPTIONS,
-                     CACHE_OPTIONS)
+                     CACHE_OPTIONS, ON_INCOMPLETE_OPTIONS)
 
     def run(self, terms, variables=None, **kwargs):
         if not HAS_REQUESTS:
@@ -264,7 +267,9 @@ class LookupModule(SchemaLookupBase):
         def read():
             entries, report = client.read(query, page_size=options["page_size"],
                                           max_results=options["max_results"],
-                                          parallelism=options["parallelism"])
+                                          parallelism=options["parallelism"],
+                                          max_pages=options["max_pages"],
+                                          deadline=options["scan_timeout"])
             return {"entries": project_all(entries, paths), "report": report}
 
         cache = None
@@ -283,7 +288,14 @@ class LookupModule(SchemaLookupBase):
                 if result is None:
                     result = read()
                     slot.store(result)
-        warning = truncation_warning(result["report"], len(result["entries"]), CONTINUE_HINT)
-        if warning:
-            display.warning("nirvana_labs.audit.audit_log: " + warning)
+        report = result["report"]
+        if report.get("complete") is False and self.get_option("on_incomplete") == "error":
+            # A lookup has no result to carry a flag: a known partial list must not pass as
+            # the whole answer.
+            raise AnsibleLookupError(
+                "the list is not complete: %s (on_incomplete=error; use on_incomplete=warn to"
+                " get the entries received)" % report.get("incomplete_reason"))
+        for warning in (truncation_warning(report), completeness_warning(report)):
+            if warning:
+                display.warning("nirvana_labs.audit.audit_log: " + warning)
         return result["entries"]

@@ -21,7 +21,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
     REQUESTS_IMPORT_ERROR,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import AuditLogError
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import bounds_error
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+    bounds_error,
+    missing_key_message,
+)
 
 _ARGSPEC_KEYS = ("type", "elements", "default", "choices", "required", "no_log")
 
@@ -37,6 +40,8 @@ def argument_spec(*groups):
             arg = dict((k, copy.deepcopy(v)) for k, v in schema.items() if k in _ARGSPEC_KEYS)
             if schema.get("env"):
                 arg["fallback"] = (env_fallback, list(schema["env"]))
+                # Checked by schema_module, with a message naming the environment variable.
+                arg.pop("required", None)
             spec[name] = arg
     return spec
 
@@ -53,6 +58,8 @@ def schema_module(groups, needs_requests=True, **kwargs):
     if needs_requests and not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     message = bounds_error(module.params, *groups)
+    if "api_key" in module.params and not module.params["api_key"]:
+        message = missing_key_message()
     if message:
         module.fail_json(msg=message)
     return module

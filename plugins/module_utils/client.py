@@ -32,7 +32,7 @@ __all__ = ["AuditLogClient", "CONNECTION_NAMES", "HAS_REQUESTS", "REQUESTS_IMPOR
 # The connection settings: the key, then Transport's keyword arguments. The option schema
 # documents exactly these names.
 CONNECTION_NAMES = ("api_key", "base_url", "timeout", "validate_certs", "ca_path", "max_retries",
-                    "use_proxy")
+                    "use_proxy", "max_body_bytes")
 
 
 class AuditLogClient(object):
@@ -81,14 +81,17 @@ class AuditLogClient(object):
             scan.report["parallel"] = {"used": False, "reason": refusal, "probes": 0}
         return Prefetched(scan) if prefetch else scan
 
-    def read(self, query, page_size=None, max_results=None, cursor=None, parallelism=1):
+    def read(self, query, page_size=None, max_results=None, cursor=None, parallelism=1,
+             max_pages=None, deadline=None):
         """``(entries, report)``: every match of ``query`` in the order it asks for.
 
         The one read the adapters share; ``page_size=None`` is the largest page. The report is
-        the scan's, complete because the iteration ended.
+        the scan's, final because the iteration ended (``report["complete"]`` says whether the
+        entries are the whole answer).
         """
         scan = self.scan(query, page_size=page_size or MAX_PAGE_SIZE, max_results=max_results,
-                         cursor=cursor, parallelism=parallelism, spill=False)
+                         cursor=cursor, parallelism=parallelism, spill=False,
+                         max_pages=max_pages, deadline=deadline)
         entries = list(scan)
         return ordered_entries(entries, scan.report), scan.report
 

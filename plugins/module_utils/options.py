@@ -42,6 +42,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.slices import (
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import (
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
 )
@@ -84,7 +85,10 @@ CONNECTION_OPTIONS = {
     "timeout": _conn(
         "timeout",
         [
-            "Seconds to wait for the server to connect and to send each response, per attempt.",
+            "Seconds each attempt of a request may take in all: connecting, the response headers"
+            " and the whole body. A server that sends slowly (one byte a second) is cut off at"
+            " this deadline, not kept alive by each byte.",
+            "A retry (see O(max_retries)) gets a fresh deadline.",
             "The default is the official SDKs' 60 seconds.",
         ],
         type="float",
@@ -95,13 +99,17 @@ CONNECTION_OPTIONS = {
         [
             "Whether to verify the server's TLS certificate.",
             "Set to V(false) only for a test server; prefer O(ca_path) for a private CA.",
+            "When V(true) and O(ca_path) is not set, the CA bundle named by the environment"
+            " variable E(REQUESTS_CA_BUNDLE), else E(CURL_CA_BUNDLE), is used when set; else"
+            " the CA store of C(certifi) that C(requests) ships with.",
         ],
         type="bool",
         default=True,
     ),
     "ca_path": _conn(
         "ca_path",
-        ["PEM file of CA certificates to verify the server with, instead of the system store."],
+        ["PEM file of CA certificates to verify the server with, instead of the default store"
+         " (see O(validate_certs))."],
         type="path",
     ),
     "max_retries": _conn(
@@ -120,11 +128,30 @@ CONNECTION_OPTIONS = {
     "use_proxy": _conn(
         "use_proxy",
         [
-            "Whether to honour the E(HTTPS_PROXY), E(HTTP_PROXY) and E(NO_PROXY) environment"
-            " variables.",
+            "Whether an C(https://) O(base_url) may go through the proxy named by the environment"
+            " variable E(HTTPS_PROXY) (else E(ALL_PROXY)), unless E(NO_PROXY) lists the host.",
+            "The proxy is only ever a C(CONNECT) tunnel: it sees the host name, never the key"
+            " or the entries.",
+            "A plain C(http://) O(base_url) (a loopback emulator or gateway) never goes through"
+            " a proxy, whatever this option and E(HTTP_PROXY) say, because the key would reach"
+            " the proxy in clear text.",
+            "V(false) ignores every proxy variable.",
         ],
         type="bool",
         default=True,
+    ),
+    "max_body_bytes": _conn(
+        "max_body_bytes",
+        [
+            "Most bytes of one response body the collection reads, after decompression. A"
+            " larger body (or a compressed body that expands past it) fails the request with"
+            " an error instead of exhausting memory.",
+            "The default, %d MiB, is generous for a page of 100 entries." % (
+                DEFAULT_MAX_BODY_BYTES // (1024 * 1024)),
+        ],
+        type="int",
+        default=DEFAULT_MAX_BODY_BYTES,
+        minimum=1024,
     ),
 }
 
@@ -230,6 +257,24 @@ QUERY_OPTIONS = {
             " server ignores it.",
         ],
     ),
+    "max_pages": dict(
+        type="int",
+        minimum=1,
+        description=[
+            "Stop after requesting this many pages, a guard against a server that never ends"
+            " its list. By default there is no page limit.",
+            "A scan stopped by it is not complete (its result says so, with the reason).",
+        ],
+    ),
+    "scan_timeout": dict(
+        type="float",
+        above=0,
+        description=[
+            "Stop requesting further pages once the scan has run this many seconds, a guard"
+            " for the whole list (O(timeout) bounds each request). By default there is none.",
+            "A scan stopped by it is not complete (its result says so, with the reason).",
+        ],
+    ),
 }
 
 FIELDS_OPTIONS = {
@@ -311,6 +356,26 @@ ON_MISSING_OPTIONS = {
     ),
 }
 
+ON_INCOMPLETE = ("error", "warn")
+ON_INCOMPLETE_OPTIONS = {
+    "on_incomplete": dict(
+        type="str",
+        default="error",
+        choices=list(ON_INCOMPLETE),
+        description=[
+            "What a list known to be incomplete does: the server said how many entries match"
+            " (C(total_count)) and the lookup, having read to the end of the list, received"
+            " another number; or O(max_pages) or O(scan_timeout) stopped it.",
+            "V(error) fails the lookup with the reason. V(warn) returns what was received and"
+            " warns with the reason.",
+            "Completeness cannot be known, and the entries are returned without an error, when"
+            " the server sends no C(total_count), when the lookup stopped early because the"
+            " verified order left nothing more to match, or when O(max_results) cut the list"
+            " (a part was asked for). Each case but the last warns with the reason.",
+        ],
+    ),
+}
+
 EXPORT_OPTIONS = {
     "dest": dict(
         type="path",
@@ -367,6 +432,21 @@ EXPORT_OPTIONS = {
             "V(link) links it anyway, with a warning, and records RV(previous.verified=false)"
             " and the problems in the manifest, where M(nirvana_labs.audit.audit_log_verify)"
             " reports them.",
+        ],
+    ),
+    "require_complete": dict(
+        type="bool",
+        default=True,
+        description=[
+            "Fail the task when the scan is known to be incomplete: the server said how many"
+            " entries match (C(total_count)) and another number was received, or"
+            " O(max_pages) or O(scan_timeout) stopped the scan.",
+            "The bundle is written first, its manifest saying C(complete: false) and why, so"
+            " that what was received can be examined; then the task fails with the reason.",
+            "When completeness cannot be known (a server without C(total_count), a scan stopped"
+            " early on a verified order) the task succeeds with RV(complete=null), and"
+            " RV(completeness.reason) says why.",
+            "V(false) writes the bundle and only warns.",
         ],
     ),
 }
@@ -479,7 +559,7 @@ API_MODULE_ATTRIBUTES = {
 # Keys of the schema that are documentation only or plugin configuration sources.
 _DOC_ONLY = ("description", "env", "vars", "ini")
 # Bounds the argument spec cannot express; ``bounds_error`` checks them.
-_BOUNDS = ("minimum", "non_empty")
+_BOUNDS = ("minimum", "above", "non_empty")
 
 
 def doc_options(*groups, **kwargs):
@@ -502,14 +582,27 @@ def doc_options(*groups, **kwargs):
                     doc["vars"] = [{"name": var} for var in schema["vars"]]
                 if schema.get("ini"):
                     doc["ini"] = [{"section": INI_SECTION, "key": schema["ini"]}]
-                # Plugins report a missing key with their own message, after every source
-                # was read; ``required`` would fail before that.
+            if schema.get("env"):
+                # A missing key is reported with a message naming every source, after every
+                # source was read (schema_module, lookup_base); ``required`` would fail first.
                 doc.pop("required", None)
-            elif schema.get("env"):
+            if not plugin and schema.get("env"):
                 doc["description"].append(
                     "If not set, the environment variable E(%s) is used." % schema["env"][0])
             options[name] = doc
     return options
+
+
+def missing_key_message(plugin=False):
+    """Where the key can come from, in the order the plugin (or a module) reads them."""
+    schema = CONNECTION_OPTIONS["api_key"]
+    if plugin:
+        return ("api_key: required; pass api_key=..., or set the variable %s, the environment"
+                " variable %s, or %s in the [%s] section of ansible.cfg"
+                % (schema["vars"][0], schema["env"][0], schema["ini"], INI_SECTION))
+    return ("api_key: required; set the api_key option (for all modules of the collection at"
+            " once with module_defaults group/nirvana_labs.audit.audit, fed from the variable"
+            " %s) or the environment variable %s" % (schema["vars"][0], schema["env"][0]))
 
 
 def bounds_error(params, *groups):
@@ -519,6 +612,8 @@ def bounds_error(params, *groups):
             value = params.get(name)
             if "minimum" in schema and value is not None and value < schema["minimum"]:
                 return "%s: must be a whole number of at least %d" % (name, schema["minimum"])
+            if "above" in schema and value is not None and not value > schema["above"]:
+                return "%s: must be a number above %g" % (name, schema["above"])
             if schema.get("non_empty") and value is not None and not value:
                 return "%s: give at least one of %s" % (name, ", ".join(schema["choices"]))
     return None

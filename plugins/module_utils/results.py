@@ -4,8 +4,8 @@
 """Result shaping shared by the audit_log_info module, the audit_log lookup and the export.
 
 Turns the entries a scan yielded and its report into what the plugins return: the entries
-in the order the user asked for, the completeness figures, and the warning that says when
-(and how to continue after) ``max_results`` cut the list short.
+in the order the user asked for, the completeness figures, and the warnings for a result that
+is not (or may not be) the whole answer.
 
 Plain data only: no Ansible and no HTTP here, so every adapter shapes results the same way.
 """
@@ -73,7 +73,10 @@ def list_result(entries, report):
         "audit_logs": ordered_entries(entries, report),
         "total_count": report.get("total_count"),
         "truncated": bool(report.get("truncated")),
-        "next_cursor": report.get("next_cursor") if report.get("truncated") else None,
+        "next_cursor": (report.get("next_cursor")
+                        if report.get("truncated") or report.get("stopped_by") else None),
+        "complete": report.get("complete"),
+        "incomplete_reason": report.get("incomplete_reason"),
         "window": {"since": window.get("since"), "until": window.get("until")},
         "scan": scan_summary(report),
     }
@@ -90,26 +93,39 @@ def id_result(entry):
     }
 
 
-def truncation_warning(report, returned, how_to_continue):
-    """The warning for a list cut short by ``max_results``, or None when it was complete.
+def truncation_warning(report):
+    """The warning for a list cut short by ``max_results``, or None.
 
-    ``how_to_continue`` is the adapter's own advice (the module resumes with ``cursor``,
-    the lookup cannot), so the user always learns what to do next.
+    The cap was asked for, so the cut itself is no news (``truncated`` and ``next_cursor``
+    say it); what the user cannot see is that a server which ignored the requested order
+    made these the first matches in *its* order, re-sorted, not the first in the order asked.
     """
-    if not report.get("truncated"):
+    if not report.get("truncated") or not needs_client_sort(report):
         return None
-    message = ("max_results cut the list short: %d matching %s returned and more match"
-               % (returned, "entry" if returned == 1 else "entries"))
-    total = report.get("total_count")
-    if isinstance(total, int) and not isinstance(total, bool):
-        message += " (the server counts %d entries before client-side filters)" % total
-    message += ". " + how_to_continue
-    if needs_client_sort(report):
-        order = report.get("order") or {}
-        message += (" The server did not return the entries in the requested order (%s), so"
-                    " these are the first matches in the order it sent, re-sorted."
-                    % (order.get("requested") or NEWEST_FIRST))
-    return message
+    order = report.get("order") or {}
+    return ("max_results cut the list short, and the server did not return the entries in"
+            " the requested order (%s), so these are the first matches in the order it sent,"
+            " re-sorted." % (order.get("requested") or NEWEST_FIRST))
+
+
+def completeness_warning(report):
+    """The warning for a result that is not, or may not be, the whole answer; or None.
+
+    Silent when the result is known complete, and when completeness is unknown for a reason
+    the user chose or that leaves the result exact anyway: ``max_results`` (a part was asked
+    for), a resumed scan (earlier calls hold the rest), or an early stop on a verified order
+    (nothing later could match).
+    """
+    complete = report.get("complete")
+    if complete is True:
+        return None
+    if complete is None and (report.get("truncated") or report.get("resumed")
+                             or report.get("stopped_early")):
+        return None
+    reason = report.get("incomplete_reason") or "no reason given"
+    if complete is False:
+        return "the result is not complete: %s" % reason
+    return "the result may not be complete (it cannot be checked): %s" % reason
 
 
 def field_paths(fields):

@@ -199,6 +199,10 @@ def message_from_body(response, scrub=mask_secrets):
 # Decoded bytes a 2xx body may have: a page of 100 entries is about 100 KB, so this is
 # generous, and bounds the memory a hostile body can take.
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+# What a new user needs after a TLS failure: the usual fixes, named as the options are.
+TLS_HINT = (". If the server's certificate is signed by a private CA, set ca_path (or"
+            " NIRVANA_LABS_CA_PATH) to that CA's PEM file; a local emulator without TLS is"
+            " reached with an http:// base_url")
 # Of an error or redirect body only a message is wanted: the rest is not read.
 ERROR_BODY_BYTES = 64 * 1024
 _READ_CHUNK = 64 * 1024
@@ -530,7 +534,8 @@ class Transport(object):
                                             stream=True)
                 return self._read(response)
         except requests.exceptions.SSLError as err:
-            raise TLSError("TLS with %s failed: %s" % (self._host(url), self._describe(err)))
+            raise TLSError("TLS with %s failed: %s%s" % (self._host(url), self._describe(err),
+                                                         TLS_HINT))
         except (requests.exceptions.RequestException, Urllib3Error, HTTPException, OSError,
                 ValueError) as err:
             if self._watchdog.fired or isinstance(err, (requests.exceptions.Timeout,

@@ -31,7 +31,7 @@ description:
     a stock tool and no Ansible, by running C(sha256sum -c SHA256SUMS) inside O(dest).
   - Usually run on the controller, with C(delegate_to=localhost) or in a play on C(localhost).
 author:
-  - Nirvana Labs audit collection contributors (!UNKNOWN)
+  - Nirvana Labs (@nirvana-labs)
 requirements:
   - requests
 extends_documentation_fragment:
@@ -54,7 +54,9 @@ notes:
     resolved once, at the start, and each run resolves them anew.
   - Completeness is stated, never assumed. When the scan read the whole list, the server's
     C(total_count) must equal the entries received, otherwise the bundle is marked
-    incomplete (RV(completeness.status=mismatch)). When that comparison means nothing, the
+    incomplete (RV(completeness.status=mismatch)); O(max_pages) or O(scan_timeout) stopping
+    the scan makes it V(stopped). Both fail the task when O(require_complete=true) (the
+    default), after the bundle is written. When that comparison means nothing, the
     status is V(not_comparable) and RV(completeness.reason) says why. An example is a scan
     that stopped at the start of the window on a server without the 2026-08 filters, whose
     count covers the whole log.
@@ -99,10 +101,9 @@ EXAMPLES = r"""
   delegate_to: localhost
   register: export
 
-- name: Refuse an incomplete or unsettled bundle
+- name: Refuse an unsettled bundle (an incomplete one already failed, require_complete=true)
   ansible.builtin.assert:
     that:
-      - export.completeness.status != 'mismatch'
       - export.final
     fail_msg: "{{ export.completeness.reason }} / {{ export.finality.reason }}"
 
@@ -123,14 +124,23 @@ EXAMPLES = r"""
   delegate_to: localhost
   register: would
 
-- name: Against the local emulator (see the user guide), key and URL from the environment
-  nirvana_labs.audit.audit_log_export:
-    since: 1d
-    dest: "{{ playbook_dir }}/bundle"
-  environment:
-    NIRVANA_LABS_BASE_URL: http://127.0.0.1:8080
-    NIRVANA_LABS_API_KEY: "{{ emulator_api_key }}"
-  delegate_to: localhost
+# The key never goes into environment: (-vvv and ps would show it). Keep it in a variable
+# encrypted with ansible-vault (group_vars/all/vault.yml: vault_nirvana_labs_api_key: ...) and
+# give it to every module of the collection at once with module_defaults.
+- name: Export with the connection set once, from vaulted variables
+  module_defaults:
+    group/nirvana_labs.audit.audit:
+      api_key: "{{ vault_nirvana_labs_api_key }}"
+      base_url: "{{ nirvana_labs_base_url | default('https://api.nirvanalabs.io') }}"
+  block:
+    - name: Export yesterday; fails (after writing the bundle) when it is known incomplete
+      nirvana_labs.audit.audit_log_export:
+        since: 1d
+        dest: "{{ playbook_dir }}/bundle"
+        require_complete: true
+        max_pages: 1000
+        scan_timeout: 600
+      delegate_to: localhost
 """
 
 RETURN = r"""
@@ -212,9 +222,11 @@ total_count:
   sample: 10000
 complete:
   description:
-    - V(true) when the server's count equals the entries received, V(false) on a mismatch or
-      when O(max_results) cut the export short, V(null) when completeness cannot be judged
-      by count (see RV(completeness.reason)).
+    - V(true) when the scan read the whole list and the server's count equals the entries
+      received; V(false) on a mismatch, or when O(max_results), O(max_pages) or O(scan_timeout)
+      cut the export short; V(null) when completeness cannot be judged by count (see
+      RV(completeness.reason)).
+    - Also returned, with the bundle, in the failure of O(require_complete=true).
   returned: success
   type: bool
   sample: true
@@ -224,7 +236,8 @@ completeness:
   type: dict
   contains:
     status:
-      description: V(complete), V(mismatch), V(truncated) or V(not_comparable).
+      description: V(complete), V(mismatch), V(truncated), V(stopped) (by O(max_pages) or
+        O(scan_timeout)) or V(not_comparable).
       type: str
       sample: complete
     complete:
@@ -246,6 +259,9 @@ completeness:
       description: The judgement in one sentence.
       type: str
       sample: the server's total_count (10000) equals the distinct entries received
+    incomplete_reason:
+      description: The scan's own reason when it did not find the list complete, else V(null).
+      type: str
 final:
   description: Whether the window ended at least O(settle) before the run, so no entry can still arrive in it.
   returned: success
@@ -381,8 +397,6 @@ def main():
     module = build_module()
     signal.signal(signal.SIGTERM, _terminate)
     result = run_or_fail(module, lambda: run(module), io_failure="cannot write the bundle")
-    if result["completeness"]["status"] in ("mismatch", "truncated"):
-        module.warn("The bundle is not complete: %s." % result["completeness"]["reason"])
     if not result["final"]:
         module.warn("The window is not final, so this bundle may miss entries: %s. Run the"
                     " export again after that." % result["finality"]["reason"])
@@ -394,6 +408,15 @@ def main():
     paths = [result["dest"], result["manifest_path"], result["sums_path"]]
     paths.extend(info["path"] for info in result["files"].values())
     result["changed"] = set_file_attributes(module, paths, result["changed"])
+    completeness = result["completeness"]
+    if completeness["complete"] is False:
+        message = "The bundle is not complete: %s." % completeness["reason"]
+        if module.params["require_complete"]:
+            # The bundle is written (its manifest says why it is incomplete) so that what
+            # was received can be examined; the task still fails.
+            module.fail_json(msg=message + " It was written to %s with complete=false in its"
+                             " manifest (require_complete=true)." % result["dest"], **result)
+        module.warn(message)
     module.exit_json(**result)
 
 

@@ -17,12 +17,13 @@ description:
     matches a time window and filters.
   - Filters the API can apply are sent to it; every entry is checked again on the client, so
     the result is the same whether the server supports the 2026-08 filters or only paging.
-  - The result states how complete it is (RV(total_count), RV(truncated), RV(scan)) and, when
-    O(max_results) cut the list short, warns and returns a RV(next_cursor) to resume from.
+  - The result states how complete it is (RV(complete), RV(total_count), RV(truncated),
+    RV(scan)) and warns when it is not, or may not be, the whole answer. When O(max_results),
+    O(max_pages) or O(scan_timeout) stopped the list, RV(next_cursor) resumes it.
   - A read-only module. It never changes anything, and runs the same read in check mode.
   - Usually run on the controller, with C(delegate_to=localhost) or in a play on C(localhost).
 author:
-  - Nirvana Labs audit collection contributors (!UNKNOWN)
+  - Nirvana Labs (@nirvana-labs)
 requirements:
   - requests
 extends_documentation_fragment:
@@ -222,18 +223,42 @@ total_count:
   sample: 125
 truncated:
   description:
-    - Whether O(max_results) stopped the list before every match was read. When V(true), a
-      warning says so and RV(next_cursor) resumes the list.
+    - Whether O(max_results) stopped the list before every match was read; RV(next_cursor)
+      then resumes the list. The cap was asked for, so this alone does not warn.
   returned: always
   type: bool
   sample: false
 next_cursor:
   description:
-    - When RV(truncated), pass this as O(cursor), with the same filters, to read the next
-      entries. V(null) otherwise.
+    - When O(max_results) (RV(truncated)), O(max_pages) or O(scan_timeout) stopped the list,
+      pass this as O(cursor), with the same filters, to read the next entries. V(null)
+      otherwise.
   returned: always
   type: str
   sample: null
+complete:
+  description:
+    - Whether RV(audit_logs) is known to be the whole answer to the filters the server applied.
+    - V(true) when the list was read to its end and the server sent exactly as many entries
+      as it said match (C(total_count), of the first or the last page), duplicates not counted.
+    - V(false) when it was read to its end and another number arrived, or when O(max_pages)
+      or O(scan_timeout) stopped it. A warning then carries RV(incomplete_reason).
+    - V(null) when it cannot be known. Without a warning when O(max_results) cut the list (a
+      part was asked for), when the scan resumed from O(cursor) (earlier calls hold the rest),
+      or when paging stopped early because the verified order left nothing more to match
+      (RV(scan.stopped_early); the result is exact by that order). With a warning when the
+      server sent no C(total_count).
+    - With O(id), not returned.
+  returned: in list mode (without O(id))
+  type: bool
+  sample: true
+incomplete_reason:
+  description: Why RV(complete) is not V(true), or V(null) when it is.
+  returned: in list mode (without O(id))
+  type: str
+  sample: >-
+    the server said 1200 entries match the request (total_count) but sent 100; the result
+    cannot be the whole answer
 window:
   description: The time window used, resolved once to UTC instants.
   returned: in list mode (without O(id))
@@ -370,6 +395,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import 
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import (
+    completeness_warning,
     id_result,
     field_paths,
     list_result,
@@ -379,9 +405,6 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import 
 
 # Everything that only makes sense when listing; ``id`` excludes each of them.
 LIST_OPTIONS = tuple(sorted(QUERY_OPTIONS)) + tuple(sorted(RESUME_OPTIONS))
-
-CONTINUE_HINT = ("To read the rest, run the task again with the same options and cursor set to"
-                 " this result's next_cursor, or raise max_results.")
 
 
 def build_module():
@@ -403,7 +426,8 @@ def read_list(client, params):
     entries, report = client.read(Query.from_options(pick(params, QUERY_OPTIONS)),
                                   page_size=params["page_size"],
                                   max_results=params["max_results"], cursor=params["cursor"],
-                                  parallelism=params["parallelism"])
+                                  parallelism=params["parallelism"],
+                                  max_pages=params["max_pages"], deadline=params["scan_timeout"])
     return list_result(entries, report), report
 
 
@@ -423,9 +447,9 @@ def main():
     module = build_module()
     result, report = run_or_fail(module, lambda: run(module))
     if report is not None:
-        warning = truncation_warning(report, len(result["audit_logs"]), CONTINUE_HINT)
-        if warning:
-            module.warn(warning)
+        for warning in (truncation_warning(report), completeness_warning(report)):
+            if warning:
+                module.warn(warning)
     module.exit_json(changed=False, **result)
 
 

@@ -28,7 +28,7 @@ description:
   - The report depends only on the bundle (and the baseline), so the same bundle gives the same
     bytes and a second run reports C(changed=false).
 author:
-  - Nirvana Labs audit collection contributors (!UNKNOWN)
+  - Nirvana Labs (@nirvana-labs)
 extends_documentation_fragment:
   - nirvana_labs.audit.report
   - ansible.builtin.files
@@ -127,7 +127,12 @@ summary:
       description: Entries with a status code of 400 or more.
       type: int
     deletions:
-      description: Deletions.
+      description:
+        - Deletions that happened, that is DELETE requests and actions whose verb deletes
+          (C(vm.deleted)) with a status code below 400.
+      type: int
+    failed_deletion_attempts:
+      description: Deletion attempts the API refused (status code of 400 or more); nothing was deleted.
       type: int
     api_key_calls:
       description: Entries by API keys.

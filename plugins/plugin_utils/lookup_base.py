@@ -21,16 +21,8 @@ from ansible.plugins.lookup import LookupBase
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import AuditLogError
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
-    INI_SECTION,
+    missing_key_message,
 )
-
-
-def missing_key_message():
-    """Where the key can come from, in the order a lookup reads them."""
-    schema = CONNECTION_OPTIONS["api_key"]
-    return ("api_key: required; pass api_key=..., or set the variable %s, the environment"
-            " variable %s, or %s in the [%s] section of ansible.cfg"
-            % (schema["vars"][0], schema["env"][0], schema["ini"], INI_SECTION))
 
 
 class SchemaLookupBase(LookupBase):
@@ -59,7 +51,25 @@ class SchemaLookupBase(LookupBase):
         # An empty string means "not set": Ansible would turn an empty path into the current
         # directory, which requests would then take for a directory of CA certificates.
         direct = dict((k, v) for k, v in kwargs.items() if v != "")
+        self._check_choices(direct)
         self.set_options(var_options=self._our_variables(variables), direct=direct)
+
+    def _check_choices(self, direct):
+        """A value outside an option's choices fails with the choices listed (Ansible's own
+        message names the plugin's internal path and varies between versions)."""
+        for group in self.OPTION_GROUPS:
+            for name, schema in group.items():
+                if name not in direct or not schema.get("choices"):
+                    continue
+                value = direct[name]
+                values = [value]
+                if schema.get("type") == "list":
+                    # As Ansible converts a list option: a string is split on commas.
+                    values = value.split(",") if isinstance(value, str) else value
+                for item in values:
+                    if item not in schema["choices"]:
+                        raise AnsibleLookupError("%s: %r is not one of the choices: %s" % (
+                            name, item, ", ".join(schema["choices"])))
 
     def _our_variables(self, variables):
         """The variables this lookup reads, rendered.
@@ -88,7 +98,7 @@ class SchemaLookupBase(LookupBase):
         """The connection options, for ``AuditLogClient.from_options``; fails without a key."""
         options = self.options_of(CONNECTION_OPTIONS)
         if not options.get("api_key"):
-            raise AnsibleLookupError(missing_key_message())
+            raise AnsibleLookupError(missing_key_message(plugin=True))
         return options
 
     @staticmethod

@@ -61,7 +61,7 @@ class ExportOptions(object):
 
     def __init__(self, dest, format="jsonl", settle=DEFAULT_SETTLE, previous=None, page_size=100,
                  max_results=None, base_url=None, query_options=None, connection=None,
-                 previous_unverified="fail", parallelism=1):
+                 previous_unverified="fail", parallelism=1, max_pages=None, deadline=None):
         self.dest = dest
         self.previous_unverified = previous_unverified or "fail"
         self.format = format or "jsonl"
@@ -73,6 +73,9 @@ class ExportOptions(object):
         self.base_url = base_url
         self.query_options = dict(query_options or {})
         self.connection = dict(connection or {})
+        # Scan guards (max_pages, scan_timeout): a scan they stop is recorded as incomplete.
+        self.max_pages = max_pages
+        self.deadline = deadline
 
     @classmethod
     def from_params(cls, params):
@@ -83,6 +86,7 @@ class ExportOptions(object):
             previous_unverified=params.get("previous_unverified"),
             page_size=params.get("page_size"), max_results=params.get("max_results"),
             parallelism=params.get("parallelism"), base_url=params.get("base_url"),
+            max_pages=params.get("max_pages"), deadline=params.get("scan_timeout"),
             # What was asked for, not how it was read: parallelism changes no entry, so a
             # re-run with another value leaves the manifest as it was.
             query_options=dict((name, params.get(name)) for name in sorted(QUERY_OPTIONS)
@@ -244,7 +248,8 @@ def run_export(client, query, options, check_mode=False, now=utc_now, version="0
     extra_parts = []
     try:
         scan = client.scan(query, page_size=options.page_size, max_results=options.max_results,
-                           parallelism=options.parallelism, prefetch=True)
+                           parallelism=options.parallelism, prefetch=True,
+                           max_pages=options.max_pages, deadline=options.deadline)
         for entry in scan:
             writer.add(entry)
         report = scan.report

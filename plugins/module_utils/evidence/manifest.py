@@ -28,6 +28,7 @@ import os
 import socket
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import chain
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import MANIFEST_NAME
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
     format_utc,
@@ -40,6 +41,7 @@ COLLECTION_NAME = "nirvana_labs.audit"
 COMPLETE = "complete"
 MISMATCH = "mismatch"
 TRUNCATED = "truncated"
+STOPPED = "stopped"
 NOT_COMPARABLE = "not_comparable"
 
 
@@ -50,11 +52,20 @@ def finality(until, now, settle_seconds):
     """
     result = {"final": False, "settle_seconds": settle_seconds, "settles_at": None}
     end = parse_rfc3339(until) if until else None
+    if until and end is None:
+        raise InvalidOption("until", "%r is not an instant between the years 0001 and 9999"
+                                     % (until,))
     if end is None:
         result["reason"] = ("the window has no end (until is not set), so entries can still"
                             " arrive in it")
         return result
-    settles_at = end + datetime.timedelta(seconds=settle_seconds)
+    try:
+        settles_at = end + datetime.timedelta(seconds=settle_seconds)
+    except OverflowError:
+        # datetime ends at 9999-12-31; a window that settles later can never be final.
+        raise InvalidOption("settle", "%s after until=%s is past the year 9999; choose an"
+                                      " earlier until or a shorter settle"
+                                      % (_human_seconds(settle_seconds), format_utc(end)))
     result["settles_at"] = format_utc(settles_at)
     if now >= settles_at:
         result["final"] = True
@@ -101,45 +112,58 @@ def completeness(report, written):
         "duplicates_sent": duplicates,
         "written": written,
         "complete": None,
+        # The scan's own finding, recorded as it said it (see Scan).
+        "incomplete_reason": report.get("incomplete_reason"),
     }
+    result.update(_not_read_to_the_end(report, written, total)
+                  or _judged_by_count(report, written, total, received))
+    return result
+
+
+def _not_read_to_the_end(report, written, total):
+    """The verdict of a scan that did not read the whole list, or None when it did."""
     if report.get("truncated"):
-        result["status"] = TRUNCATED
-        result["complete"] = False
-        result["reason"] = ("max_results stopped the export after %d entries; more entries"
-                            " match" % written)
-        return result
+        return {"status": TRUNCATED, "complete": False,
+                "reason": "max_results stopped the export after %d entries; more entries"
+                          " match" % written}
+    if report.get("stopped_by"):
+        return {"status": STOPPED, "complete": False,
+                "reason": report.get("incomplete_reason") or (
+                    "%s stopped the export before the end of the list" % report["stopped_by"])}
     if report.get("resumed"):
-        result["status"] = NOT_COMPARABLE
-        result["reason"] = "the export resumed from a cursor, so it holds only part of the list"
-        return result
+        return {"status": NOT_COMPARABLE,
+                "reason": "the export resumed from a cursor, so it holds only part of the list"}
     if report.get("stopped_early"):
-        result["status"] = NOT_COMPARABLE
         why = report.get("stop_reason") or "the scan stopped before the end of the list"
-        result["reason"] = (
-            "not judged by count: the server's total_count (%s) includes entries beyond the"
-            " window that were never read. Paging stopped early because it %s"
-            % ("none" if total is None else total, why.rstrip(".")))
-        return result
+        return {"status": NOT_COMPARABLE,
+                "reason": "not judged by count: the server's total_count (%s) includes entries"
+                          " beyond the window that were never read. Paging stopped early"
+                          " because it %s" % ("none" if total is None else total,
+                                              why.rstrip("."))}
+    return None
+
+
+def _judged_by_count(report, written, total, received):
+    """The verdict of a scan that read to the end: the server's count against what came."""
     if total is None or received is None:
-        result["status"] = NOT_COMPARABLE
-        result["reason"] = "the server sent no total_count, so completeness cannot be judged"
-        return result
-    if received == total:
-        result["status"] = COMPLETE
-        result["complete"] = True
-        reason = "the server's total_count (%d) equals the distinct entries received" % total
+        return {"status": NOT_COMPARABLE,
+                "reason": "the server sent no total_count, so completeness cannot be judged"}
+    # The scan compared the same figures as they arrived (the count of the first page or of
+    # the last: a live log may grow during the scan); its verdict wins when it has one.
+    if report.get("complete") is True or (report.get("complete") is None and received == total):
+        if received == total:
+            reason = "the server's total_count (%d) equals the distinct entries received" % total
+        else:
+            reason = ("the server's total_count (%d on its first page) equals the distinct"
+                      " entries received" % received)
         if written != received:
             reason += ("; %d of them were outside filters applied by the client, so %d were"
                        " written" % (received - written, written))
-        result["reason"] = reason
-        return result
-    result["status"] = MISMATCH
-    result["complete"] = False
-    result["reason"] = ("the server's total_count is %d but %d distinct entries were received:"
-                        " the list changed during the export or the server miscounts; do not"
-                        " treat this bundle as complete" % (total, received))
-    return result
-
+        return {"status": COMPLETE, "complete": True, "reason": reason}
+    return {"status": MISMATCH, "complete": False,
+            "reason": "the server's total_count is %d but %d distinct entries were received:"
+                      " the list changed during the export or the server miscounts; do not"
+                      " treat this bundle as complete" % (total, received)}
 
 def run_by():
     """``user@host`` of whoever runs the export, as well as the system can tell."""

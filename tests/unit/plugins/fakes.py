@@ -77,6 +77,22 @@ class FakeScan(object):
         self.report = self._final
 
 
+def _completeness(report):
+    """``complete`` and its reason as the real Scan judges them from the report's figures."""
+    total = report.get("total_count")
+    if report.get("truncated"):
+        return {"complete": None, "incomplete_reason": "stopped at max_results as asked"}
+    if report.get("stopped_early") or report.get("resumed"):
+        return {"complete": None, "incomplete_reason": "the scan did not read to the end"}
+    if not isinstance(total, int) or isinstance(total, bool):
+        return {"complete": None, "incomplete_reason": "the server sent no total_count"}
+    if total == report.get("scanned"):
+        return {"complete": True, "incomplete_reason": None}
+    return {"complete": False, "incomplete_reason": "the server said %d entries match the"
+                                                    " request (total_count) but sent %s"
+                                                    % (total, report.get("scanned"))}
+
+
 class FakeClient(object):
     """Stands in for AuditLogClient; ``calls`` records ``("get", id)`` and
     ``("scan", query, page_size, max_results, cursor)`` in order.
@@ -120,7 +136,7 @@ class FakeClient(object):
              spill=True, prefetch=False, max_pages=None, deadline=None):
         # pylint: disable=unused-argument
         self.parallelism = parallelism
-        self.scan_guards = {"max_pages": max_pages, "deadline": deadline}
+        self.guards = (max_pages, deadline)
         self.calls.append(("scan", query, page_size, max_results, cursor))
         if self.error is not None:
             raise self.error
@@ -128,6 +144,8 @@ class FakeClient(object):
         report = scan_report(scanned=count, matched=count, total_count=count,
                              window=dict(query.window))
         report.update(self.report)
+        if "complete" not in report:
+            report.update(_completeness(report))
         return FakeScan(self.entries, report, self.scan_error, self.fail_after)
 
     def close(self):

@@ -72,9 +72,17 @@ options:
     default: 2
   use_proxy:
     description:
-      - Whether to honour E(HTTPS_PROXY) and friends. E(NIRVANA_LABS_USE_PROXY).
+      - Whether an C(https://) O(base_url) may go through E(HTTPS_PROXY) (else E(ALL_PROXY))
+        as a CONNECT tunnel, unless E(NO_PROXY) lists the host; plain C(http://) is never
+        proxied. E(NIRVANA_LABS_USE_PROXY).
     type: bool
     default: true
+  max_body_bytes:
+    description:
+      - Most bytes of one response body read, after decompression; a larger body fails the
+        poll. E(NIRVANA_LABS_MAX_BODY_BYTES).
+    type: int
+    default: 33554432
   since:
     description:
       - Where to start when there is no O(state_file) (or it does not exist yet), in the forms

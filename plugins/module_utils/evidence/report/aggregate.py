@@ -39,13 +39,19 @@ def is_failure(entry):
     return isinstance(status, int) and not isinstance(status, bool) and status >= 400
 
 
-def is_deletion(entry):
+def is_deletion_attempt(entry):
     """A DELETE request, or an action whose verb deletes (``vm.deleted``, ``key.delete``)."""
     method = entry.get("method")
     if isinstance(method, str) and method.upper() == "DELETE":
         return True
     action = entry.get("action")
     return isinstance(action, str) and action.rsplit(".", 1)[-1] in ("deleted", "delete")
+
+
+def is_deletion(entry):
+    """A deletion that happened: an attempt the API did not refuse (a failed one deleted
+    nothing, and is counted apart)."""
+    return is_deletion_attempt(entry) and not is_failure(entry)
 
 
 def text_of(value, missing="(none)"):
@@ -172,6 +178,7 @@ class Aggregator(object):
         self.ips = Tally(max_keys, _ip_record)
         self.failed_calls = []
         self.deletions = 0
+        self.failed_deletions = 0
         self.deletion_calls = []
         self.deletion_types = Tally(max_keys, _pair)
         self.deletion_actors = Tally(max_keys, _pair)
@@ -223,7 +230,9 @@ class Aggregator(object):
 
         if failed and len(self.failed_calls) < self.list_limit:
             self.failed_calls.append(_brief(entry))
-        if is_deletion(entry):
+        if is_deletion_attempt(entry) and failed:
+            self.failed_deletions += 1
+        elif is_deletion_attempt(entry):
             self.deletions += 1
             self._count(self.deletion_types, target_type, failed)
             self._count(self.deletion_actors, actor_key, failed)
@@ -322,6 +331,7 @@ class Aggregator(object):
             "api_keys": api_keys,
             "api_key_calls": sum(rec["calls"] for rec in self.api_keys.items.values()),
             "deletions": self.deletions,
+            "failed_deletions": self.failed_deletions,
             "deletion_types": [(k, v[0]) for k, v in self.deletion_types.top(top, _by_calls)],
             "deletion_actors": [("%s %s" % k, v[0]) for k, v in
                                 self.deletion_actors.top(top, _by_calls)],

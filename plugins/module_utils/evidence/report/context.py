@@ -112,9 +112,10 @@ def summary_rows(figures, ctx):
         ("Window", u"%s (inclusive) to %s (exclusive), UTC"
          % (ctx.since or "unbounded", ctx.until or "unbounded")),
         ("Filters", u"; ".join(describe_filters(man.get("query"))) or "none"),
-        ("Entries", u"%d (%d failed calls, %d deletions, %d by API keys)"
+        ("Entries", u"%d (%d failed calls, %d deletions, %d failed deletion attempts, %d by API"
+                    u" keys)"
          % (figures["entries"], figures["failures"], figures["deletions"],
-            figures["api_key_calls"])),
+            figures["failed_deletions"], figures["api_key_calls"])),
         ("Completeness", u"%s: %s" % (comp.get("status", "unknown"), comp.get("reason", ""))),
         ("Final", u"%s: %s" % (yes_no(fin.get("final")), fin.get("reason", ""))),
         ("Bundle verified", u"yes, every file matches SHA256SUMS" if ctx.verified

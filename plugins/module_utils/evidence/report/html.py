@@ -232,7 +232,9 @@ def _html_api_keys(figures, ctx):
 
 
 def _html_deletions(figures, ctx):
-    out = [u"<h2>Deletions</h2><p>%d deletions.</p>" % figures["deletions"]]
+    out = [u"<h2>Deletions</h2><p>%d deletions, %d failed deletion attempts (refused by the"
+           u" API, so nothing was deleted; listed with the failed calls).</p>"
+           % (figures["deletions"], figures["failed_deletions"])]
     if figures["deletions"]:
         out.append(_html_table([u"Target type", u"Deletions"],
                                [list(d) for d in figures["deletion_types"]], numeric=(1,)))

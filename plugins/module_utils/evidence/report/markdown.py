@@ -130,7 +130,9 @@ def _md_api_keys(figures, ctx):
 
 
 def _md_deletions(figures, ctx):
-    out = [u"", u"## Deletions", u"", u"%d deletions." % figures["deletions"], u""]
+    out = [u"", u"## Deletions", u"", u"%d deletions, %d failed deletion attempts (refused by"
+           u" the API, so nothing was deleted; listed with the failed calls)."
+           % (figures["deletions"], figures["failed_deletions"]), u""]
     if figures["deletions"]:
         out += _md_table([u"Target type", u"Deletions"],
                          [[md(k), str(n)] for k, n in figures["deletion_types"]])

@@ -13,7 +13,10 @@ __metaclass__ = type
 import hashlib
 import os
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import ReportError
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
+    InvalidOption,
+    ReportError,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import (
     DEFAULT_LIST_LIMIT,
     DEFAULT_TOP,
@@ -51,6 +54,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.sums i
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import instant_micros
 
+# The last instant datetime can hold (9999-12-31T23:59:59.999999Z), in micros since the epoch.
+_LAST_MICROS = instant_micros("9999-12-31T23:59:59.999999Z")
+
 REPORT_NAMES = {"markdown": "report.md", "html": "report.html"}
 RENDERERS = {"markdown": render_markdown, "html": render_html}
 
@@ -70,6 +76,10 @@ def _window_micros(manifest, jsonl_path):
         start = end if end is not None else 0
     if end is None or end <= start:
         end = start + 3600 * 1000000
+    if end > _LAST_MICROS:
+        # The charts would step into instants datetime cannot hold.
+        raise InvalidOption("src", "the bundle's window ends past the year 9999; it cannot be"
+                                   " reported on")
     return start, end
 
 
@@ -155,6 +165,7 @@ def _summary(figures, manifest):
         "entries": figures["entries"],
         "failed_calls": figures["failures"],
         "deletions": figures["deletions"],
+        "failed_deletion_attempts": figures["failed_deletions"],
         "api_key_calls": figures["api_key_calls"],
         "actors": figures["actor_count"],
         "client_ips": figures["ip_count"],

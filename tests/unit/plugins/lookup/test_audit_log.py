@@ -229,6 +229,17 @@ class TestIds:
         with pytest.raises(AnsibleError, match="on_missing"):
             lookup_plugin.run(["a"], variables={}, api_key=API_KEY, on_missing="ignore")
 
+    @pytest.mark.parametrize("option,value,choices", [
+        ("on_missing", "ignore", "error, warn, skip"),
+        ("on_incomplete", "ignore", "error, warn"),
+        ("order", "sideways", "newest_first, oldest_first"),
+    ])
+    def test_a_bad_choice_lists_the_choices(self, lookup_plugin, fake, option, value, choices):
+        with pytest.raises(AnsibleLookupError) as err:
+            lookup_plugin.run([], variables={}, api_key=API_KEY, **{option: value})
+        assert str(err.value) == "%s: %r is not one of the choices: %s" % (option, value, choices)
+        assert fake.client is None
+
     @pytest.mark.parametrize("term", [42, "", "  ", {"id": "a"}])
     def test_terms_must_be_ids(self, lookup_plugin, fake, term):
         with pytest.raises(AnsibleLookupError, match="each term must be the id"):
@@ -271,13 +282,49 @@ class TestListMode:
         result = lookup_plugin.run([], variables={}, api_key=API_KEY, order="oldest_first")
         assert [e["id"] for e in result] == ["c", "b", "a"]
 
-    def test_truncation_warns(self, lookup_plugin, fake, warnings):
+    def test_a_deliberate_max_results_does_not_warn(self, lookup_plugin, fake, warnings):
         fake.configure(entries=[ENTRIES["a"]],
-                       report=scan_report(truncated=True, next_cursor="nla1.x", matched=1))
+                       report=scan_report(truncated=True, next_cursor="nla1.x", matched=1,
+                                          complete=None,
+                                          incomplete_reason="stopped at max_results=1 as asked"))
         result = lookup_plugin.run([], variables={}, api_key=API_KEY, max_results=1)
         assert result == [ENTRIES["a"]]
-        assert len(warnings) == 1
-        assert "max_results" in warnings[0] and "audit_log_info" in warnings[0]
+        assert warnings == []
+
+    INCOMPLETE = ("the server said 1200 entries match the request (total_count) but sent 100;"
+                  " the result cannot be the whole answer")
+
+    def test_a_known_incomplete_list_fails_by_default_with_the_reason(self, lookup_plugin, fake):
+        fake.configure(entries=[ENTRIES["a"]],
+                       report=scan_report(complete=False, incomplete_reason=self.INCOMPLETE))
+        with pytest.raises(AnsibleLookupError) as err:
+            lookup_plugin.run([], variables={}, api_key=API_KEY)
+        assert str(err.value) == (
+            "the list is not complete: %s (on_incomplete=error; use on_incomplete=warn to get"
+            " the entries received)" % self.INCOMPLETE)
+
+    def test_on_incomplete_warn_returns_the_entries_and_warns(self, lookup_plugin, fake,
+                                                              warnings):
+        fake.configure(entries=[ENTRIES["a"]],
+                       report=scan_report(complete=False, incomplete_reason=self.INCOMPLETE))
+        result = lookup_plugin.run([], variables={}, api_key=API_KEY, on_incomplete="warn")
+        assert result == [ENTRIES["a"]]
+        assert warnings == ["nirvana_labs.audit.audit_log: the result is not complete: "
+                            + self.INCOMPLETE]
+
+    def test_unknown_completeness_warns_without_failing(self, lookup_plugin, fake, warnings):
+        fake.configure(entries=[ENTRIES["a"]],
+                       report=scan_report(complete=None, total_count=None,
+                                          incomplete_reason="the server sent no total_count"
+                                                            " to compare with"))
+        assert lookup_plugin.run([], variables={}, api_key=API_KEY) == [ENTRIES["a"]]
+        assert warnings == ["nirvana_labs.audit.audit_log: the result may not be complete (it"
+                            " cannot be checked): the server sent no total_count to compare"
+                            " with"]
+
+    def test_scan_guards_reach_the_scan(self, lookup_plugin, fake):
+        lookup_plugin.run([], variables={}, api_key=API_KEY, max_pages=3, scan_timeout=1.5)
+        assert fake.client.guards == (3, 1.5)
 
     def test_complete_list_does_not_warn(self, lookup_plugin, fake, warnings):
         fake.configure(entries=[ENTRIES["a"]])
@@ -326,10 +373,10 @@ class TestErrors:
 
 
 def test_missing_key_message_names_every_source():
-    from ansible_collections.nirvana_labs.audit.plugins.plugin_utils.lookup_base import (
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
         missing_key_message,
     )
-    assert missing_key_message() == (
+    assert missing_key_message(plugin=True) == (
         "api_key: required; pass api_key=..., or set the variable nirvana_labs_api_key,"
         " the environment variable NIRVANA_LABS_API_KEY, or api_key in the"
         " [nirvana_labs] section of ansible.cfg")

@@ -44,6 +44,7 @@ def test_paging_arguments_reach_the_scan():
                          parallelism=4)
     # spill=False: a read keeps every entry in memory anyway, so slices need not go to disk.
     assert fake.call_args.kwargs == {"page_size": 20, "max_results": 5, "cursor": "nla1.x",
-                                     "parallelism": 4, "spill": False}
+                                     "parallelism": 4, "spill": False,
+                                     "max_pages": None, "deadline": None}
     _result, fake = read([], "unknown")
     assert fake.call_args.kwargs["page_size"] == MAX_PAGE_SIZE

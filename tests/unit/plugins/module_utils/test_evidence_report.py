@@ -66,10 +66,21 @@ def figures(entries=None, **kwargs):
 
 class TestFigures:
 
+    def test_a_refused_deletion_is_a_failed_attempt_not_a_deletion(self):
+        refused = entry(6, "2026-11-01T06:00:00Z", action="vm.deleted", method="DELETE",
+                        status=403)
+        fig = figures(SAMPLE + [refused])
+        assert fig["deletions"] == 2 and fig["failed_deletions"] == 1
+        assert "id-0006" not in [call["id"] for call in fig["deletion_calls"]]
+        text = render_markdown(fig, context())
+        assert u"2 deletions, 1 failed deletion attempts (refused by the API" in text
+        assert u"1 failed deletion attempts (refused by the API" in render_html(fig, context())
+
     def test_totals_failures_deletions_and_api_keys(self):
         fig = figures()
         assert fig["entries"] == 5 and fig["failures"] == 2
         assert fig["deletions"] == 2  # a DELETE, and a verb that deletes
+        assert fig["failed_deletions"] == 0
         assert fig["api_key_calls"] == 2
         key = fig["api_keys"][0]
         assert (key["id"], key["calls"], key["failures"]) == ("k1", 2, 1)

@@ -112,8 +112,8 @@ def test_schema_names_are_the_cores_names():
     the query's filters (the list options beside them are paging and order)."""
     assert tuple(CONNECTION_OPTIONS) == CONNECTION_NAMES
     assert set(FILTER_NAMES) <= set(QUERY_OPTIONS)
-    assert set(QUERY_OPTIONS) - set(FILTER_NAMES) == {"page_size", "max_results", "order",
-                                                      "parallelism"}
+    paging = {"page_size", "max_results", "order", "max_pages", "scan_timeout", "parallelism"}
+    assert set(QUERY_OPTIONS) - set(FILTER_NAMES) == paging
     assert QUERY_OPTIONS["actor_type"]["choices"] == list(ACTOR_TYPES)
 
 

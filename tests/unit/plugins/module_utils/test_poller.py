@@ -79,7 +79,9 @@ class FakeApi(object):
         self.rows.append((entry, listed or created))
         return entry
 
-    def scan(self, query, page_size=100, max_results=None, cursor=None):
+    def scan(self, query, page_size=100, max_results=None, cursor=None, max_pages=None,
+             deadline=None):
+        self.guards = (max_pages, deadline)
         self.queries.append(query)
         if self.failures:
             raise self.failures.pop(0)

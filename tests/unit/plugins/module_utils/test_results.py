@@ -175,24 +175,43 @@ class TestIdResult:
 class TestTruncationWarning:
 
     def test_silent_when_complete(self):
-        assert results.truncation_warning(report(), 3, "Continue.") is None
+        assert results.truncation_warning(report()) is None
 
-    def test_says_how_many_and_how_to_continue(self):
-        text = results.truncation_warning(report(truncated=True, next_cursor="nla1.x"), 25,
-                                          "Pass cursor=next_cursor.")
-        assert "max_results" in text
-        assert "25 matching entries" in text
-        assert "150" in text
-        assert text.endswith("Pass cursor=next_cursor.")
+    def test_silent_for_a_deliberate_cap_in_the_requested_order(self):
+        assert results.truncation_warning(report(truncated=True, next_cursor="nla1.x")) is None
 
     def test_warns_when_the_first_n_may_not_be_the_first_in_the_requested_order(self):
-        text = results.truncation_warning(
-            report("oldest_first", "newest_first", truncated=True), 10, "Continue.")
+        text = results.truncation_warning(report("oldest_first", "newest_first", truncated=True))
         assert "did not return the entries in the requested order (oldest_first)" in text
 
-    def test_no_count_when_the_server_sent_none(self):
-        text = results.truncation_warning(report(truncated=True, total_count=None), 10, "Go.")
-        assert "server counts" not in text
+
+class TestCompletenessWarning:
+
+    def test_silent_when_complete(self):
+        assert results.completeness_warning(report(complete=True)) is None
+
+    @pytest.mark.parametrize("why", [{"truncated": True}, {"resumed": True},
+                                     {"stopped_early": True}])
+    def test_silent_when_unknown_by_choice_or_exact_by_order(self, why):
+        assert results.completeness_warning(
+            report(complete=None, incomplete_reason="whatever", **why)) is None
+
+    def test_known_incomplete_carries_the_reason(self):
+        assert results.completeness_warning(
+            report(complete=False, incomplete_reason="sent 100 of 1200")) == (
+            "the result is not complete: sent 100 of 1200")
+
+    def test_unknown_without_a_count_says_it_cannot_be_checked(self):
+        assert results.completeness_warning(
+            report(complete=None, incomplete_reason="the server sent no total_count")) == (
+            "the result may not be complete (it cannot be checked): the server sent no"
+            " total_count")
+
+    def test_list_result_carries_completeness_and_a_guard_cursor(self):
+        shaped = results.list_result([], report(complete=False, incomplete_reason="r",
+                                                stopped_by="deadline", next_cursor="nla1.y"))
+        assert (shaped["complete"], shaped["incomplete_reason"]) == (False, "r")
+        assert shaped["next_cursor"] == "nla1.y" and shaped["truncated"] is False
 
 
 class TestFields:

@@ -189,6 +189,12 @@ def test_tls_without_the_ca_fails_fast_and_is_not_retried(emulator_tls):
             client.get("x")
     assert waits == []
     assert emulator_tls.api_key not in str(err.value)
+    # A new user learns what to do: the CA option and its variable, or http:// for an emulator.
+    assert "certificate verify failed" in str(err.value)
+    assert str(err.value).endswith(
+        ". If the server's certificate is signed by a private CA, set ca_path (or"
+        " NIRVANA_LABS_CA_PATH) to that CA's PEM file; a local emulator without TLS is reached"
+        " with an http:// base_url")
 
 
 def test_connection_refused_is_retried_then_reported(unused_port):

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 import pytest
@@ -114,15 +115,47 @@ class TestSuccess:
 class TestWarnings:
 
     def test_count_mismatch_warns_and_says_incomplete(self, run, tmp_path):
-        result, _out, _client = run(base_args(tmp_path), report={"total_count": 5})
+        result, _out, _client = run(base_args(tmp_path, require_complete=False),
+                                    report={"total_count": 5})
         assert result["complete"] is False
         assert len(result["_warned"]) == 1 and "not complete" in result["_warned"][0]
 
     def test_truncated_warns(self, run, tmp_path):
-        result, _out, _client = run(base_args(tmp_path, max_results=1),
+        result, _out, _client = run(base_args(tmp_path, max_results=1, require_complete=False),
                                     report={"truncated": True})
         assert result["completeness"]["status"] == "truncated"
         assert len(result["_warned"]) == 1 and "max_results" in result["_warned"][0]
+
+
+class TestRequireComplete:
+
+    def test_a_mismatch_fails_after_writing_the_bundle(self, run, tmp_path):
+        result, _out, _client = run(base_args(tmp_path), report={"total_count": 5})
+        assert result["failed"] is True
+        assert result["msg"].startswith("The bundle is not complete: the server's total_count"
+                                        " is 5 but 2 distinct entries were received")
+        assert result["msg"].endswith("with complete=false in its manifest"
+                                      " (require_complete=true).")
+        with open(str(tmp_path / "bundle" / "manifest.json")) as handle:
+            manifest = json.load(handle)
+        assert manifest["completeness"]["complete"] is False
+        assert manifest["completeness"]["status"] == "mismatch"
+
+    def test_a_guard_stop_fails_and_the_manifest_records_the_scans_reason(self, run, tmp_path):
+        reason = "stopped after max_pages=1 pages; the server has more (resume with next_cursor)"
+        result, _out, client = run(base_args(tmp_path, max_pages=1),
+                                   report={"stopped_by": "max_pages", "complete": False,
+                                           "incomplete_reason": reason})
+        assert client.guards == (1, None)
+        assert result["failed"] is True and reason in result["msg"]
+        with open(str(tmp_path / "bundle" / "manifest.json")) as handle:
+            completeness = json.load(handle)["completeness"]
+        assert completeness["status"] == "stopped" and completeness["complete"] is False
+        assert completeness["incomplete_reason"] == reason
+
+    def test_unknown_completeness_does_not_fail(self, run, tmp_path):
+        result, _out, _client = run(base_args(tmp_path), report={"total_count": None})
+        assert not result.get("failed") and result["complete"] is None
 
     def test_complete_export_has_no_warning(self, run, tmp_path):
         result, _out, _client = run(base_args(tmp_path))

@@ -127,7 +127,7 @@ class TestListMode:
         assert client.options == {
             "api_key": API_KEY, "base_url": "http://127.0.0.1:8080", "timeout": 5.0,
             "validate_certs": False, "ca_path": "/tmp/ca.pem", "max_retries": 0,
-            "use_proxy": False,
+            "use_proxy": False, "max_body_bytes": 32 * 1024 * 1024,
         }
 
     def test_result_carries_the_report(self, run):
@@ -153,13 +153,43 @@ class TestListMode:
         assert [e["id"] for e in result["audit_logs"]] == ["b", "a"]
         assert result["scan"]["client_sorted"] is True
 
-    def test_truncation_warns_and_says_how_to_resume(self, run):
-        report = scan_report(truncated=True, next_cursor="nla1.resume-here", matched=1)
+    def test_a_deliberate_max_results_keeps_truncated_without_a_warning(self, run):
+        report = scan_report(truncated=True, next_cursor="nla1.resume-here", matched=1,
+                             complete=None, incomplete_reason="stopped at max_results=1 as asked")
         result, _out, _client = run(base(max_results=1), entries=[ENTRY_A], report=report)
         assert result["truncated"] is True
         assert result["next_cursor"] == "nla1.resume-here"
-        warning, = result["_warned"]
-        assert "max_results" in warning and "cursor" in warning and "next_cursor" in warning
+        assert result["complete"] is None
+        assert result["_warned"] == []
+
+    def test_a_known_incomplete_list_says_so_and_warns_with_the_reason(self, run):
+        reason = ("the server said 1200 entries match the request (total_count) but sent 100;"
+                  " the result cannot be the whole answer")
+        report = scan_report(complete=False, incomplete_reason=reason, total_count=1200)
+        result, _out, _client = run(base(), entries=[ENTRY_A], report=report)
+        assert not result.get("failed")
+        assert result["complete"] is False and result["incomplete_reason"] == reason
+        assert result["_warned"] == ["the result is not complete: " + reason]
+
+    def test_a_guard_stop_returns_a_cursor_and_warns(self, run):
+        reason = "stopped after max_pages=2 pages; the server has more (resume with next_cursor)"
+        report = scan_report(complete=False, incomplete_reason=reason, stopped_by="max_pages",
+                             next_cursor="nla1.more")
+        result, _out, client = run(base(max_pages=2, scan_timeout=30), entries=[ENTRY_A],
+                                   report=report)
+        assert client.guards == (2, 30.0)
+        assert result["next_cursor"] == "nla1.more" and result["complete"] is False
+        assert result["_warned"] == ["the result is not complete: " + reason]
+
+    @pytest.mark.parametrize("args,message", [
+        ({"max_pages": 0}, "max_pages: must be a whole number of at least 1"),
+        ({"scan_timeout": 0}, "scan_timeout: must be a number above 0"),
+        ({"max_body_bytes": 10}, "max_body_bytes: must be a whole number of at least 1024"),
+    ])
+    def test_guard_bounds(self, run, args, message):
+        result, _out, client = run(base(**args))
+        assert result["failed"] is True and result["msg"] == message
+        assert client is None
 
     def test_cursor_is_passed_through(self, run):
         _result, _out, client = run(base(cursor="nla1.abc"))
@@ -219,7 +249,10 @@ class TestValidation:
         del args["api_key"]
         result, _out, client = run(args)
         assert result["failed"] is True
-        assert "api_key" in result["msg"]
+        assert result["msg"] == (
+            "api_key: required; set the api_key option (for all modules of the collection at"
+            " once with module_defaults group/nirvana_labs.audit.audit, fed from the variable"
+            " nirvana_labs_api_key) or the environment variable NIRVANA_LABS_API_KEY")
         assert client is None
 
     def test_api_key_falls_back_to_the_environment(self, run, monkeypatch):
