@@ -165,6 +165,7 @@ def _judged_by_count(report, written, total, received):
                       " the list changed during the export or the server miscounts; do not"
                       " treat this bundle as complete" % (total, received)}
 
+
 def run_by():
     """``user@host`` of whoever runs the export, as well as the system can tell."""
     try:
