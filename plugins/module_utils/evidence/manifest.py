@@ -190,12 +190,7 @@ def stable_view(manifest):
 
 def read_manifest(path):
     """The parsed manifest at ``path``, or None when it is missing or not a JSON object."""
-    try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read().decode("utf-8"))
-    except (IOError, OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return chain.read_json(path)
 
 
 def previous_link(path, window_since, unverified="fail"):
