@@ -67,7 +67,7 @@ found = {
     "playbook": sorted(o["name"] for o in release.get("objects", {}).get("playbook", [])),
 }
 wanted = {
-    "module": ["audit_log_export", "audit_log_info", "audit_log_report"],
+    "module": ["audit_log_export", "audit_log_info", "audit_log_report", "audit_log_verify"],
     "lookup": ["audit_log"],
     "role": ["evidence"],
     "playbook": ["evidence"],

@@ -217,7 +217,7 @@ class ModuleDocFragment(object):
               - 'Only a settled window is reused: O(until) set and at least 5m before now, so the API adds nothing
                 to it any more; an open window is read afresh every time. Relative times resolve at each evaluation,
                 so give absolute instants to share a read.'
-              - 'The files are under E(ANSIBLE_LOCAL_TEMP) (default C(~/.ansible/tmp)), one owner-only directory
+              - 'The files are under C(ANSIBLE_LOCAL_TEMP) (default C(~/.ansible/tmp)), one owner-only directory
                 per run (per C(ansible-playbook) process), named by a keyed digest: they never hold the API key.
                 They expire after an hour and go when the next run finds theirs finished; each is capped in size.'
               - Set to V(false) to always read from the API.

@@ -304,7 +304,7 @@ CACHE_OPTIONS = {
             " the API adds nothing to it any more; an open window is read afresh every time."
             " Relative times resolve at each evaluation, so give absolute instants to share"
             " a read." % DEFAULT_SETTLE,
-            "The files are under E(ANSIBLE_LOCAL_TEMP) (default C(~/.ansible/tmp)), one"
+            "The files are under C(ANSIBLE_LOCAL_TEMP) (default C(~/.ansible/tmp)), one"
             " owner-only directory per run (per C(ansible-playbook) process), named"
             " by a keyed digest: they never hold the API key. They expire after an hour and"
             " go when the next run finds theirs finished; each is capped in size.",
