@@ -66,19 +66,19 @@ class AuditLogClient(object):
         (``slices.ParallelScan``, the same entries in the same order); the report's
         ``parallel`` says whether it was and why not. ``spill`` lets slices waiting for their
         turn go to temporary files (for streaming readers that keep memory flat). ``prefetch``
-        reads a few pages ahead in a thread while the reader works (``prefetch.Prefetched``).
+        reads a few pages ahead in a thread while the reader works (``prefetch.Prefetched``;
+        parallel slices run ahead by themselves).
         """
         refusal = parallel_refusal(query, parallelism, max_results, cursor, push_down)
         if refusal is None and (max_pages is not None or deadline is not None):
             refusal = "max_pages and the scan deadline are defined for one cursor chain"
         if refusal is None:
-            scan = ParallelScan(self.transport, query, page_size, parallelism,
-                                early_stop=early_stop, spill=spill)
-        else:
-            scan = Scan(self.transport, query, page_size=page_size, max_results=max_results,
-                        cursor=cursor, push_down=push_down, early_stop=early_stop,
-                        max_pages=max_pages, deadline=deadline)
-            scan.report["parallel"] = {"used": False, "reason": refusal, "probes": 0}
+            return ParallelScan(self.transport, query, page_size, parallelism,
+                                early_stop=early_stop, spill=spill, prefetch=prefetch)
+        scan = Scan(self.transport, query, page_size=page_size, max_results=max_results,
+                    cursor=cursor, push_down=push_down, early_stop=early_stop,
+                    max_pages=max_pages, deadline=deadline)
+        scan.report["parallel"] = {"used": False, "reason": refusal, "probes": 0}
         return Prefetched(scan) if prefetch else scan
 
     def read(self, query, page_size=None, max_results=None, cursor=None, parallelism=1,

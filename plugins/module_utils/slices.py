@@ -23,12 +23,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import json
+import marshal
+import struct
 import tempfile
 import threading
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
+    BadResponseError,
+    InvalidOption,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import NEWEST_FIRST
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.prefetch import Prefetched
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import LIST_PATH, Scan
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import format_utc
 
@@ -42,8 +47,9 @@ SLICES_PER_WORKER = 2
 # A range is split into at most this many parts per round, and rounds are few.
 MAX_SPLIT = 16
 MAX_ROUNDS = 4
-# A slice buffered for a streaming reader spills to disk beyond this many entries.
+# A slice buffered for a streaming reader spills to disk in blocks of this many entries.
 SPILL_ENTRIES = 500
+_BLOCK_LENGTH = struct.Struct(">Q")
 # A range shorter than this is not split further (entries carry whole seconds at least).
 _TINY = datetime.timedelta(seconds=2)
 
@@ -277,7 +283,13 @@ def plan(workers, whole, page_size, parallelism):
 
 class _SliceBuffer(object):
     """A slice's entries until the reader reaches it: in memory, or for a streaming reader
-    spilled to a temporary file beyond SPILL_ENTRIES, so memory stays bounded."""
+    spilled to a temporary file in blocks of SPILL_ENTRIES, so memory stays bounded.
+
+    A block is one marshal record behind its length: the file is this process's own anonymous
+    scratch, read back by the same interpreter, and holds only what ``json.loads`` made
+    (dicts, lists, strings, numbers, booleans, None). Whole blocks, because marshal reading
+    entry by entry from a file costs more than the JSON it replaces. The worker writes and the
+    reader reads only once the slice is done, never both at once."""
 
     def __init__(self, spill):
         self._spill = spill
@@ -285,28 +297,35 @@ class _SliceBuffer(object):
         self._file = None
 
     def add(self, entry):
-        if self._file is not None:
-            self._file.write(json.dumps(entry, separators=(",", ":")).encode("utf-8") + b"\n")
-            return
         self._memory.append(entry)
         if self._spill and len(self._memory) >= SPILL_ENTRIES:
+            self._write_block()
+
+    def _write_block(self):
+        try:
+            block = marshal.dumps(self._memory)
+        except ValueError:  # deeper than marshal goes (deeper than the canonical writer)
+            raise BadResponseError("the API answered with an entry nested too deeply to store")
+        if self._file is None:
             self._file = tempfile.TemporaryFile()
-            for kept in self._memory:
-                self.add(kept)
-            self._memory = None
+        self._file.write(_BLOCK_LENGTH.pack(len(block)))
+        self._file.write(block)
+        self._memory = []
 
     def entries(self):
-        if self._file is None:
-            yield from self._memory
-            return
-        self._file.seek(0)
-        for line in self._file:
-            yield json.loads(line.decode("utf-8"))
+        if self._file is not None:
+            self._file.seek(0)
+            head = self._file.read(_BLOCK_LENGTH.size)
+            while head:
+                yield from marshal.loads(self._file.read(_BLOCK_LENGTH.unpack(head)[0]))
+                head = self._file.read(_BLOCK_LENGTH.size)
+        yield from self._memory
 
     def close(self):
         if self._file is not None:
             self._file.close()
-        self._memory = None
+            self._file = None
+        self._memory = []
 
 
 class _Slice(object):
@@ -331,13 +350,16 @@ class ParallelScan(object):
     yielded in the requested order; ``report`` (the Scan's keys plus ``parallel``) is complete
     once iteration has ended. Falls back to one sequential Scan, saying why."""
 
-    def __init__(self, transport, query, page_size, parallelism, early_stop=True, spill=True):
+    def __init__(self, transport, query, page_size, parallelism, early_stop=True, spill=True,
+                 prefetch=False):
         self._transport = transport
         self.query = query
         self.page_size = page_size
         self.parallelism = parallelism
         self.early_stop = early_stop
         self.spill = spill
+        # Slices run ahead of the reader already; only a sequential fallback gains from it.
+        self.prefetch = prefetch
         self.report = None
         self._started = False
 
@@ -380,7 +402,7 @@ class ParallelScan(object):
         self.report = scan.report
         self.report["parallel"] = {"used": False, "reason": reason, "probes": spent}
         self.report["pages"] += spent
-        yield from scan
+        yield from (Prefetched(scan) if self.prefetch else scan)
 
     def _scan_slices(self, slices, stop):
         """The workers' loop: take the next slice in the reader's order, scan it into its

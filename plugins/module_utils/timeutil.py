@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import functools
 import math
 import re
 
@@ -33,6 +34,20 @@ def parse_rfc3339(text):
     """Aware UTC datetime from an RFC 3339 date-time string; ``None`` when it is not one or
     when it lies outside what Python can hold in UTC (0001-01-01T00:00:00+01:00 is 0000-12-31
     in UTC)."""
+    if not isinstance(text, str):
+        return None
+    if len(text) > _CACHED_LENGTH:  # a hostile length is parsed, never kept
+        return _parse_utc.__wrapped__(text)
+    return _parse_utc(text)
+
+
+# An entry's created_at is read by the scan, the order and the evidence writer in turn: the
+# last few thousand answers are kept (datetimes are immutable; the cache is thread-safe).
+_CACHED_LENGTH = 40
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_utc(text):
     instant = _parse_with_offset(text)
     if instant is None:
         return None

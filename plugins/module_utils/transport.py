@@ -12,8 +12,8 @@ jitter. The clock, the sleep and the random source are injected so tests observe
 A hostile or broken server costs neither memory nor time nor the key:
 
 - ``timeout`` is a deadline for each attempt (connect, status line, headers and the whole
-  body), not a bound on each socket read: a watchdog shuts the socket down when it passes, so
-  a server that drips one byte a second cannot keep a request alive.
+  body), not a bound on each socket read: a watchdog (deadline.py) shuts the socket down when
+  it passes, so a server that drips one byte a second cannot keep a request alive.
 - Bodies are read as a stream and decoded here (gzip and deflate only, with
   ``zlib.decompressobj(max_length)``), never more than ``max_body_bytes`` decoded bytes: a
   compression bomb stops at the cap with a ``BadResponseError``, peak memory stays near it.
@@ -37,7 +37,6 @@ import os
 import random
 import re
 import socket
-import threading
 import time
 import traceback
 import warnings
@@ -60,12 +59,15 @@ try:
     REQUESTS_IMPORT_ERROR = None
 except ImportError:
     requests = None
-    AuthBase = HTTPAdapter = object
-    HTTPConnectionPool = HTTPSConnectionPool = None
+    AuthBase = object
     Urllib3Error = OSError
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.deadline import (
+    Watchdog,
+    WatchedAdapter,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     ApiError,
     AuthError,
@@ -324,66 +326,6 @@ class _Reply(object):
         self.content = content
 
 
-class _Watchdog(object):
-    """Ends an attempt at its deadline. Socket timeouts bound each read, not the attempt; at the
-    deadline the connection's socket is shut down, which wakes the read blocked on it."""
-
-    def __init__(self):
-        self.connection = None
-        self.fired = False
-        self._timer = None
-
-    def arm(self, seconds):
-        self.connection, self.fired = None, False
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def disarm(self):
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def attach(self, connection):
-        self.connection = connection
-
-    def _fire(self):
-        self.fired = True
-        sock = getattr(self.connection, "sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except (OSError, ValueError):
-                pass
-
-
-def _watched_pool(base, watchdog):
-    class _WatchedPool(base):
-        def _get_conn(self, timeout=None):
-            connection = base._get_conn(self, timeout)  # pylint: disable=protected-access
-            watchdog.attach(connection)
-            return connection
-    return _WatchedPool
-
-
-class _WatchedAdapter(HTTPAdapter):
-    """An HTTPAdapter whose pools hand every connection they lend to the watchdog."""
-
-    def __init__(self, watchdog):
-        self._pools = {"http": _watched_pool(HTTPConnectionPool, watchdog),
-                       "https": _watched_pool(HTTPSConnectionPool, watchdog)}
-        super(_WatchedAdapter, self).__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        super(_WatchedAdapter, self).init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = self._pools
-
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
-        manager = super(_WatchedAdapter, self).proxy_manager_for(proxy, **proxy_kwargs)
-        manager.pool_classes_by_scheme = self._pools
-        return manager
-
-
 def _valid_body_cap(value):
     if value is None:
         return DEFAULT_MAX_BODY_BYTES
@@ -444,10 +386,10 @@ class Transport(object):
 
     def _open_session(self):
         """A Session whose connections are watched by this transport's deadline watchdog."""
-        self._watchdog = _Watchdog()
+        self._watchdog = Watchdog()
         self.session = requests.Session()
-        self.session.mount("http://", _WatchedAdapter(self._watchdog))
-        self.session.mount("https://", _WatchedAdapter(self._watchdog))
+        self.session.mount("http://", WatchedAdapter(self._watchdog))
+        self.session.mount("https://", WatchedAdapter(self._watchdog))
         # Nothing is taken from the environment implicitly (proxies, ~/.netrc, CA bundle):
         # proxies are chosen per request by _proxies, the CA bundle in __init__.
         self.session.trust_env = False
@@ -459,6 +401,7 @@ class Transport(object):
 
     def close(self):
         self.session.close()
+        self._watchdog.close()
 
     @property
     def clock(self):

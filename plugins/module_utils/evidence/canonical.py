@@ -29,9 +29,13 @@ _TOP_FIELDS = ("id", "created_at", "action", "method", "path", "status_code", "c
 _NESTED_FIELDS = {"actor": ("id", "name", "type"), "target": ("id", "type")}
 
 
+# One encoder for every call: json.dumps with options builds a new one each time.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value):
     """Compact JSON text with sorted keys: one value, one spelling."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def canonical_line(entry):

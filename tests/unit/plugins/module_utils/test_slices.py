@@ -14,6 +14,7 @@ import pytest
 from ansible_collections.nirvana_labs.audit.plugins.module_utils import slices
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     ApiError,
+    BadResponseError,
     InvalidOption,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
@@ -161,6 +162,34 @@ def test_spilled_slices_stream_the_same_entries(api, monkeypatch):
         streamed = list(scan)
     assert streamed == read(api, q, parallelism=1)[0]
     assert scan.report["parallel"]["used"]
+
+
+def test_a_spilling_buffer_keeps_only_a_block_in_memory_and_gives_back_every_entry(monkeypatch):
+    monkeypatch.setattr(slices, "SPILL_ENTRIES", 7)
+    kept = [{"id": "e%d" % n, "n": n, "big": 10 ** 30 + n, "ratio": n / 3.0, "flag": n % 2 == 0,
+             "none": None, "text": u"caf\u00e9 \U0001f600 %d" % n, "list": [n, {"deep": [n]}]}
+            for n in range(23)]
+    buffer = slices._SliceBuffer(spill=True)  # pylint: disable=protected-access
+    for entry in kept:
+        buffer.add(entry)
+    assert len(buffer._memory) == 23 % 7  # pylint: disable=protected-access
+    assert list(buffer.entries()) == kept
+    buffer.close()
+    in_memory = slices._SliceBuffer(spill=False)  # pylint: disable=protected-access
+    for entry in kept:
+        in_memory.add(entry)
+    assert in_memory._file is None and list(in_memory.entries()) == kept  # pylint: disable=protected-access
+
+
+def test_an_entry_too_deep_to_spill_is_a_bad_response(monkeypatch):
+    monkeypatch.setattr(slices, "SPILL_ENTRIES", 1)
+    deep = []
+    for dummy in range(5000):
+        deep = [deep]
+    buffer = slices._SliceBuffer(spill=True)  # pylint: disable=protected-access
+    with pytest.raises(BadResponseError) as err:
+        buffer.add({"id": "x", "deep": deep})
+    assert "nested too deeply" in str(err.value)
 
 
 @pytest.mark.parametrize("value", [0, 17, True, "8", None])

@@ -12,9 +12,11 @@ import datetime
 
 import pytest
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils import timeutil
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
     parse_duration,
     parse_instant,
+    parse_rfc3339,
 )
 
 NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)
@@ -44,3 +46,27 @@ class TestDurations:
     def test_refused(self, value):
         with pytest.raises(ValueError):
             parse_duration(value)
+
+
+class TestParseCache:
+    """created_at is parsed by the scan, the order and the writer: answers are remembered,
+    but only for strings of a sane length."""
+
+    def test_the_same_text_gives_the_same_instant_from_the_cache(self):
+        text = "2026-11-30T12:34:56.5+01:00"
+        first = parse_rfc3339(text)
+        hits = timeutil._parse_utc.cache_info().hits  # pylint: disable=protected-access
+        assert parse_rfc3339(text) == first == datetime.datetime(
+            2026, 11, 30, 11, 34, 56, 500000, tzinfo=datetime.timezone.utc)
+        assert timeutil._parse_utc.cache_info().hits == hits + 1  # pylint: disable=protected-access
+
+    def test_a_long_text_is_parsed_but_never_kept(self):
+        text = "2026-11-30T12:34:56." + "1" * 5000 + "Z"
+        size = timeutil._parse_utc.cache_info().currsize  # pylint: disable=protected-access
+        assert parse_rfc3339(text) == datetime.datetime(
+            2026, 11, 30, 12, 34, 56, 111111, tzinfo=datetime.timezone.utc)
+        assert timeutil._parse_utc.cache_info().currsize == size  # pylint: disable=protected-access
+
+    @pytest.mark.parametrize("value", [None, 17, ["2026-11-30T12:34:56Z"], "yesterday"])
+    def test_what_is_not_an_rfc3339_string_is_none(self, value):
+        assert parse_rfc3339(value) is None
