@@ -5,6 +5,10 @@
 
 SCAN_TARGET = 1.10
 MEMORY_TARGET = 1.2
+# Issue 13: the default parallelism against the sequential floor, and an export against a
+# plain read of the same entries.
+PARALLEL_TARGET = 4.0
+EXPORT_TARGET = 1.2
 
 LABELS = {
     "collection_client": "collection client (module_utils)",
@@ -49,7 +53,25 @@ def targets(results):
         ratio = _get(results, "memory", "modes", mode, "ratio_large_to_small")
         add("peak memory, %s: large / small" % mode, "<= %.1f" % MEMORY_TARGET, ratio,
             ratio is not None and ratio <= MEMORY_TARGET)
+    _parallel_targets(results, add)
     return out
+
+
+def _parallel_targets(results, add):
+    speedup = _get(results, "parallel", "parallelism", "8", "speedup_vs_floor")
+    add("parallel read, parallelism 8 (default)", ">= %.0f x floor" % PARALLEL_TARGET, speedup,
+        speedup is not None and speedup >= PARALLEL_TARGET)
+    rows = _get(results, "parallel", "export_vs_read") or {}
+    for latency in (25, 0):
+        for parallelism in (1, 8):
+            row = rows.get("latency_%d_parallelism_%d" % (latency, parallelism)) or {}
+            value = row.get("export_to_read")
+            add("export / read, %d ms, parallelism %d" % (latency, parallelism),
+                "<= %.1f" % EXPORT_TARGET, value, value is not None and value <= EXPORT_TARGET)
+    export = _get(rows, "latency_25_parallelism_8", "export", "median")
+    floor = _get(results, "parallel", "floor_s")
+    add("parallel export vs sequential floor", "< floor %s s" % floor, export,
+        export is not None and floor is not None and export < floor)
 
 
 def _fmt(value, spec="%s", none="-"):
