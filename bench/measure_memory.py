@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nirvana Labs audit collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""4. Peak memory of a scan and of an export at a small and a large size, and
+"""4. Peak memory of a scan and of an export (sequential, and in parallel slices that spill)
+at a small and a large size, and
 5. export throughput at the large size (entries per second to JSONL, no latency).
 
 Every probe is a fresh process (probe.py) that reports its own peak RSS (VmHWM; see there why
@@ -10,6 +11,7 @@ the collection, one page); ``session`` is a bare requests loop that keeps nothin
 reference. Modes are interleaved within each repetition.
 """
 
+import datetime
 import json
 import os
 import shutil
@@ -21,14 +23,24 @@ from emulator import Emulator
 from figures import median, ratio, rnd, rotated, summary
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODES = ("scan", "export", "session")
+MODES = ("scan", "export", "export_parallel", "session")
+
+
+def _every_entry(emu):
+    """A bounded window that holds every entry of the emulator (they all lie before its now)."""
+    now = datetime.datetime.strptime(emu.info["now"], "%Y-%m-%dT%H:%M:%SZ")
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    return ((now - datetime.timedelta(days=800)).strftime(fmt),
+            (now + datetime.timedelta(days=1)).strftime(fmt))
 
 
 def probe(ctx, emu, mode):
     """(result dict, peak RSS in MiB) of one probe process."""
     dest = tempfile.mkdtemp(prefix="bench-export-", dir=ctx.workdir)
+    since, until = _every_entry(emu)
     spec = {"mode": mode, "collections": ctx.collections_path, "bench": HERE,
-            "url": emu.url, "api_key": emu.api_key, "dest": dest}
+            "url": emu.url, "api_key": emu.api_key, "dest": dest, "since": since,
+            "until": until}
     try:
         out = subprocess.check_output([sys.executable, os.path.join(HERE, "probe.py"),
                                        json.dumps(spec)])

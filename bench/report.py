@@ -49,7 +49,7 @@ def targets(results):
     expected = _get(results, "pushdown", "seed_api", "expected_pages_early_stop")
     add("pages with early stop (seed API)", "ceil((matches+1)/100) = %s" % expected, pages,
         pages == expected)
-    for mode in ("scan", "export"):
+    for mode in ("scan", "export", "export_parallel"):
         ratio = _get(results, "memory", "modes", mode, "ratio_large_to_small")
         add("peak memory, %s: large / small" % mode, "<= %.1f" % MEMORY_TARGET, ratio,
             ratio is not None and ratio <= MEMORY_TARGET)
@@ -151,8 +151,11 @@ def _memory(res):
     lines = ["4. Peak RSS (MiB), fresh process each; idle floor %.1f MiB" % res["idle"]["median"]]
     rows = []
     for mode, label in (("scan", "collection scan"), ("export", "export (run_export, JSONL)"),
+                        ("export_parallel", "export, parallelism 8"),
                         ("session", "bare requests.Session loop")):
-        m = res["modes"][mode]
+        m = res["modes"].get(mode)
+        if m is None:  # a result file from before the mode existed
+            continue
         rows.append([label, _fmt(m["rss_small"]["median"], "%.1f"),
                      _fmt(m["rss_large"]["median"], "%.1f"),
                      _fmt(m["ratio_large_to_small"], "%.2f x"),

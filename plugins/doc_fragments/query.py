@@ -101,7 +101,7 @@ class ModuleDocFragment(object):
                 holds every slice.'
               - 'The entries and their order are exactly those of a sequential read. Memory: slices read ahead
                 of their turn wait in memory (the module and the lookup return every entry anyway); M(nirvana_labs.audit.audit_log_export)
-                spills them to temporary files beyond 500 entries a slice.'
+                spills them to temporary files in blocks of 100 entries, so about a page a slice waits in memory.'
             type: int
           path:
             description:

@@ -244,7 +244,8 @@ QUERY_OPTIONS = {
             "The entries and their order are exactly those of a sequential read. Memory: slices"
             " read ahead of their turn wait in memory (the module and the lookup return every"
             " entry anyway); M(nirvana_labs.audit.audit_log_export) spills them to"
-            " temporary files beyond %d entries a slice." % SPILL_ENTRIES,
+            " temporary files in blocks of %d entries, so about a page a slice waits in"
+            " memory." % SPILL_ENTRIES,
         ],
     ),
     "order": dict(

@@ -51,8 +51,9 @@ MIN_SLICES = 32
 # A range is split into at most this many parts per round, and rounds are few.
 MAX_SPLIT = 16
 MAX_ROUNDS = 4
-# A slice buffered for a streaming reader spills to disk in blocks of this many entries.
-SPILL_ENTRIES = 500
+# A slice buffered for a streaming reader spills to disk in blocks of this many entries (a
+# page): about a page a slice waits in memory, whatever the size of the window.
+SPILL_ENTRIES = 100
 _BLOCK_LENGTH = struct.Struct(">Q")
 # A range shorter than this is not split further (entries carry whole seconds at least).
 _TINY = datetime.timedelta(seconds=2)
@@ -142,6 +143,12 @@ class _Range(object):
         bounds = [self.since + step * i for i in range(parts)] + [self.until]
         return [_Range(self.query, bounds[i], bounds[i + 1]) for i in range(parts)
                 if bounds[i] < bounds[i + 1]]
+
+    def take_page(self):
+        """The probed first page, handed over once: a slice's scan owns it from then on, so
+        the plan holds no page while the slices run."""
+        page, self.page = self.page, None
+        return page
 
     def inside(self, entry):
         """The entry lies within the bounds the server was sent (both inclusive there)."""
@@ -402,7 +409,7 @@ class ParallelScan(object):
 
     def _sequential(self, whole, reason, spent):
         primed = _PrimedTransport(self._transport, first_page_params(self.query, self.page_size),
-                                  whole.page)
+                                  whole.take_page())
         scan = Scan(primed, self.query, page_size=self.page_size, early_stop=self.early_stop)
         self.report = scan.report
         self.report["parallel"] = {"used": False, "reason": reason, "probes": spent}
@@ -427,7 +434,7 @@ class ParallelScan(object):
                 try:
                     rng = piece.range
                     primed = _PrimedTransport(transport, first_page_params(rng.query, page_size),
-                                              rng.page)
+                                              rng.take_page())
                     scan = Scan(primed, rng.query, page_size=page_size, early_stop=early_stop)
                     for entry in scan:
                         if stop.is_set():
