@@ -51,9 +51,7 @@ except ImportError:  # pragma: no cover - Python 2 is not supported; keeps the i
 
 try:
     import requests
-    from requests.adapters import HTTPAdapter
     from requests.auth import AuthBase
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
     from urllib3.exceptions import HTTPError as Urllib3Error
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
