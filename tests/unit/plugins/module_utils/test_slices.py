@@ -192,6 +192,25 @@ def test_an_entry_too_deep_to_spill_is_a_bad_response(monkeypatch):
     assert "nested too deeply" in str(err.value)
 
 
+def test_prefetch_wraps_only_a_sequential_fallback(emulator_seed, api, monkeypatch):
+    """Slices run ahead of the reader by themselves; a read that fell back to one cursor chain
+    gets the prefetch thread the export asked for."""
+    made = []
+    original = slices.Prefetched
+    monkeypatch.setattr(slices, "Prefetched", lambda scan: made.append(scan) or original(scan))
+    q = query(window=TO_NOW)
+    with client_for(emulator_seed) as client:
+        fallback = client.scan(q, parallelism=8, prefetch=True)
+        seed_entries = list(fallback)
+    assert fallback.report["parallel"]["used"] is False and len(made) == 1
+    with client_for(api) as client:
+        sliced = client.scan(q, parallelism=8, prefetch=True)
+        entries = list(sliced)
+    assert sliced.report["parallel"]["used"] is True and len(made) == 1
+    assert seed_entries == read(emulator_seed, q, parallelism=1)[0]
+    assert entries == read(api, q, parallelism=1)[0]
+
+
 @pytest.mark.parametrize("value", [0, 17, True, "8", None])
 def test_parallelism_out_of_bounds_is_refused(value):
     with pytest.raises(InvalidOption) as err:
