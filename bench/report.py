@@ -153,9 +153,7 @@ def _memory(res):
     for mode, label in (("scan", "collection scan"), ("export", "export (run_export, JSONL)"),
                         ("export_parallel", "export, parallelism 8"),
                         ("session", "bare requests.Session loop")):
-        m = res["modes"].get(mode)
-        if m is None:  # a result file from before the mode existed
-            continue
+        m = res["modes"][mode]
         rows.append([label, _fmt(m["rss_small"]["median"], "%.1f"),
                      _fmt(m["rss_large"]["median"], "%.1f"),
                      _fmt(m["ratio_large_to_small"], "%.2f x"),

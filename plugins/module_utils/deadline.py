@@ -37,8 +37,7 @@ class Watchdog(object):
     """``arm(seconds)`` before an attempt, ``disarm()`` after it; ``fired`` says whether the
     deadline ended it."""
 
-    def __init__(self, monotonic=time.monotonic):
-        self._monotonic = monotonic
+    def __init__(self):
         self._cond = threading.Condition()
         self._deadline = None
         self._waiting_until = None  # the deadline the thread sleeps towards, None when idle
@@ -50,7 +49,7 @@ class Watchdog(object):
     def arm(self, seconds):
         with self._cond:
             self.connection, self.fired = None, False
-            self._deadline = self._monotonic() + seconds
+            self._deadline = time.monotonic() + seconds
             self._closing = False
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._watch, name="audit-api-deadline")
@@ -88,7 +87,7 @@ class Watchdog(object):
                         self._thread = None
                         return
                     continue
-                remaining = self._deadline - self._monotonic()
+                remaining = self._deadline - time.monotonic()
                 if remaining > 0:
                     self._waiting_until = self._deadline
                     self._cond.wait(remaining)

@@ -37,16 +37,10 @@ def parse_rfc3339(text):
     if not isinstance(text, str):
         return None
     if len(text) > _CACHED_LENGTH:  # a hostile length is parsed, never kept
-        return _parse_utc.__wrapped__(text)
-    return _parse_utc(text)
+        return _parse_utc(text)
+    return _parse_utc_cached(text)
 
 
-# An entry's created_at is read by the scan, the order and the evidence writer in turn: the
-# last few thousand answers are kept (datetimes are immutable; the cache is thread-safe).
-_CACHED_LENGTH = 40
-
-
-@functools.lru_cache(maxsize=4096)
 def _parse_utc(text):
     instant = _parse_with_offset(text)
     if instant is None:
@@ -55,6 +49,12 @@ def _parse_utc(text):
         return instant.astimezone(UTC)
     except OverflowError:
         return None
+
+
+# An entry's created_at is read by the scan, the order and the evidence writer in turn: the
+# last few thousand answers are kept (datetimes are immutable; the cache is thread-safe).
+_CACHED_LENGTH = 40
+_parse_utc_cached = functools.lru_cache(maxsize=4096)(_parse_utc)
 
 
 def _parse_with_offset(text):

@@ -12,6 +12,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.deadline import Watchdog
 
 
@@ -45,58 +47,48 @@ def wait_until(predicate, limit=5.0):
     return predicate()
 
 
-def test_the_deadline_shuts_the_attempts_socket():
-    watchdog = Watchdog()
-    try:
-        connection = attempt(watchdog, 0.05)
-        assert wait_until(lambda: watchdog.fired)
-        assert connection.sock.shut == [socket.SHUT_RDWR]
-    finally:
-        watchdog.close()
+@pytest.fixture
+def watchdog():
+    dog = Watchdog()
+    yield dog
+    dog.close()
 
 
-def test_an_attempt_that_ended_in_time_is_left_alone():
-    watchdog = Watchdog()
-    try:
-        connection = attempt(watchdog, 0.2)
-        watchdog.disarm()
-        time.sleep(0.5)
-        assert not watchdog.fired and connection.sock.shut == []
-    finally:
-        watchdog.close()
+def test_the_deadline_shuts_the_attempts_socket(watchdog):
+    connection = attempt(watchdog, 0.05)
+    assert wait_until(lambda: watchdog.fired)
+    assert connection.sock.shut == [socket.SHUT_RDWR]
 
 
-def test_an_earlier_attempts_deadline_never_ends_the_next_one():
-    watchdog = Watchdog()
-    try:
-        attempt(watchdog, 0.3)
-        time.sleep(0.2)
-        watchdog.disarm()
-        second = attempt(watchdog, 0.6)  # the first deadline passes while this one runs
-        time.sleep(0.3)
-        assert not watchdog.fired and second.sock.shut == []
-        assert wait_until(lambda: watchdog.fired)
-        assert second.sock.shut == [socket.SHUT_RDWR]
-    finally:
-        watchdog.close()
+def test_an_attempt_that_ended_in_time_is_left_alone(watchdog):
+    connection = attempt(watchdog, 0.2)
+    watchdog.disarm()
+    time.sleep(0.5)
+    assert not watchdog.fired and connection.sock.shut == []
 
 
-def test_a_shorter_deadline_after_a_long_one_is_kept():
-    watchdog = Watchdog()
-    try:
-        attempt(watchdog, 30)
-        time.sleep(0.05)  # the thread now sleeps towards the 30 s deadline
-        watchdog.disarm()
-        connection = attempt(watchdog, 0.05)
-        assert wait_until(lambda: watchdog.fired, limit=3.0)
-        assert connection.sock.shut == [socket.SHUT_RDWR]
-    finally:
-        watchdog.close()
+def test_an_earlier_attempts_deadline_never_ends_the_next_one(watchdog):
+    attempt(watchdog, 0.3)
+    time.sleep(0.2)
+    watchdog.disarm()
+    second = attempt(watchdog, 0.6)  # the first deadline passes while this one runs
+    time.sleep(0.3)
+    assert not watchdog.fired and second.sock.shut == []
+    assert wait_until(lambda: watchdog.fired)
+    assert second.sock.shut == [socket.SHUT_RDWR]
 
 
-def test_one_thread_serves_every_attempt_and_close_ends_it():
+def test_a_shorter_deadline_after_a_long_one_is_kept(watchdog):
+    attempt(watchdog, 30)
+    time.sleep(0.05)  # the thread now sleeps towards the 30 s deadline
+    watchdog.disarm()
+    connection = attempt(watchdog, 0.05)
+    assert wait_until(lambda: watchdog.fired, limit=3.0)
+    assert connection.sock.shut == [socket.SHUT_RDWR]
+
+
+def test_one_thread_serves_every_attempt_and_close_ends_it(watchdog):
     before = threading.active_count()
-    watchdog = Watchdog()
     threads = set()
     for dummy in range(200):
         attempt(watchdog, 10)
@@ -107,8 +99,5 @@ def test_one_thread_serves_every_attempt_and_close_ends_it():
     assert not threads.pop().is_alive() and threading.active_count() == before
     # A closed watchdog still works when armed again.
     connection = attempt(watchdog, 0.05)
-    try:
-        assert wait_until(lambda: watchdog.fired)
-        assert connection.sock.shut == [socket.SHUT_RDWR]
-    finally:
-        watchdog.close()
+    assert wait_until(lambda: watchdog.fired)
+    assert connection.sock.shut == [socket.SHUT_RDWR]

@@ -55,17 +55,17 @@ class TestParseCache:
     def test_the_same_text_gives_the_same_instant_from_the_cache(self):
         text = "2026-11-30T12:34:56.5+01:00"
         first = parse_rfc3339(text)
-        hits = timeutil._parse_utc.cache_info().hits  # pylint: disable=protected-access
+        hits = timeutil._parse_utc_cached.cache_info().hits  # pylint: disable=protected-access
         assert parse_rfc3339(text) == first == datetime.datetime(
             2026, 11, 30, 11, 34, 56, 500000, tzinfo=datetime.timezone.utc)
-        assert timeutil._parse_utc.cache_info().hits == hits + 1  # pylint: disable=protected-access
+        assert timeutil._parse_utc_cached.cache_info().hits == hits + 1  # pylint: disable=protected-access
 
     def test_a_long_text_is_parsed_but_never_kept(self):
         text = "2026-11-30T12:34:56." + "1" * 5000 + "Z"
-        size = timeutil._parse_utc.cache_info().currsize  # pylint: disable=protected-access
+        size = timeutil._parse_utc_cached.cache_info().currsize  # pylint: disable=protected-access
         assert parse_rfc3339(text) == datetime.datetime(
             2026, 11, 30, 12, 34, 56, 111111, tzinfo=datetime.timezone.utc)
-        assert timeutil._parse_utc.cache_info().currsize == size  # pylint: disable=protected-access
+        assert timeutil._parse_utc_cached.cache_info().currsize == size  # pylint: disable=protected-access
 
     @pytest.mark.parametrize("value", [None, 17, ["2026-11-30T12:34:56Z"], "yesterday"])
     def test_what_is_not_an_rfc3339_string_is_none(self, value):
