@@ -188,7 +188,6 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import 
     ON_MISSING_OPTIONS,
     QUERY_OPTIONS,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import DEFAULT_SETTLE
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import (
     completeness_warning,
@@ -196,14 +195,14 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import 
     project_all,
     truncation_warning,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import parse_duration
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.settle import WINDOW_SETTLE_SECONDS, is_final
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import utc_now
 from ansible_collections.nirvana_labs.audit.plugins.plugin_utils.lookup_base import (
     SchemaLookupBase,
 )
 from ansible_collections.nirvana_labs.audit.plugins.plugin_utils.lookup_cache import (
     LookupCache,
     cache_key,
-    settled,
 )
 
 display = Display()
@@ -273,7 +272,7 @@ class LookupModule(SchemaLookupBase):
             return {"entries": project_all(entries, paths), "report": report}
 
         cache = None
-        if self.get_option("cache") and settled(query, parse_duration(DEFAULT_SETTLE)):
+        if self.get_option("cache") and is_final(query.until, WINDOW_SETTLE_SECONDS, utc_now()):
             cache = LookupCache.open()
         if cache is None:
             result = read()

@@ -22,13 +22,13 @@ import copy
 # The core owns its constants; the schema imports them (never the other way round).
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import (
     DEFAULT_LIST_LIMIT,
-    DEFAULT_SETTLE,
     DEFAULT_TOP,
     EXPORT_FORMATS,
     PREVIOUS_UNVERIFIED,
     REPORT_FORMATS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import ORDERS
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.settle import WINDOW_SETTLE
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import ACTOR_TYPES
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import (
     MAX_PAGE_SIZE,
@@ -304,7 +304,7 @@ CACHE_OPTIONS = {
             "Only a settled window is reused: O(until) set and at least %s before now, so"
             " the API adds nothing to it any more; an open window is read afresh every time."
             " Relative times resolve at each evaluation, so give absolute instants to share"
-            " a read." % DEFAULT_SETTLE,
+            " a read." % WINDOW_SETTLE,
             "The files are under C(ANSIBLE_LOCAL_TEMP) (default C(~/.ansible/tmp)), one"
             " owner-only directory per run (per C(ansible-playbook) process), named"
             " by a keyed digest: they never hold the API key. They expire after an hour and"
@@ -403,7 +403,7 @@ EXPORT_OPTIONS = {
     ),
     "settle": dict(
         type="str",
-        default=DEFAULT_SETTLE,
+        default=WINDOW_SETTLE,
         description=[
             "How long after its end a window is taken as final, that is, no longer receiving"
             " entries. A bundle whose window ended less than this before the run is marked not"

@@ -60,7 +60,6 @@ __metaclass__ = type
 import datetime
 import json
 import os
-import tempfile
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     ApiError,
@@ -69,7 +68,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     TLSError,
     UnsafeRedirectError,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.files import atomic_write
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.settle import SOURCE_SETTLE
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
     format_utc,
     parse_rfc3339,
@@ -77,7 +78,6 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import
 )
 
 DEFAULT_INTERVAL = 5.0
-DEFAULT_SETTLE = 30.0
 DEFAULT_BATCH = 500
 STATE_VERSION = 1
 # API statuses that another poll will not fix: a key or a request that is wrong.
@@ -142,29 +142,8 @@ def load_state(path):
 
 
 def save_state(path, checkpoint):
-    """Write the checkpoint atomically: a private temporary file beside ``path``, flushed to
-    disk, renamed over ``path``, and the directory flushed so the rename itself survives."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        # mkstemp creates the file with mode 0600: owner-only from the first byte.
-        with os.fdopen(handle, "w") as out:
-            json.dump(checkpoint.to_json(), out, separators=(",", ":"))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return  # a platform without directory handles: the rename is as durable as it gets
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Write the checkpoint atomically (``files.atomic_write``: private, flushed, renamed)."""
+    atomic_write(path, json.dumps(checkpoint.to_json(), separators=(",", ":")).encode("utf-8"))
 
 
 def is_fatal(err):
@@ -229,7 +208,7 @@ class AuditLogPoller(object):
     start when there is no state file (the forms of the module's ``since``; default now).
     """
 
-    def __init__(self, client, filters=None, since=None, settle=DEFAULT_SETTLE,
+    def __init__(self, client, filters=None, since=None, settle=SOURCE_SETTLE,
                  interval=DEFAULT_INTERVAL, state_file=None, ordered=False, batch=DEFAULT_BATCH,
                  clock=utc_now):
         self.client = client

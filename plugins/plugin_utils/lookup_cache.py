@@ -23,7 +23,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-import datetime
 import errno
 import fcntl
 import hashlib
@@ -35,6 +34,8 @@ import shutil
 import tempfile
 import time
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.files import pid_alive
+
 CACHE_TTL = 3600
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 MAX_CACHE_BYTES = 256 * 1024 * 1024
@@ -44,14 +45,6 @@ _PREFIX = "nirvana_labs_audit_lookup_"
 def cache_root():
     base = os.environ.get("ANSIBLE_LOCAL_TEMP") or os.path.join("~", ".ansible", "tmp")
     return os.path.expanduser(os.path.expandvars(base))
-
-
-def settled(query, settle_seconds, now=None):
-    """Whether the query's window ended before the settle delay (so it cannot change)."""
-    if query.until is None:
-        return False
-    now = now or datetime.datetime.now(query.until.tzinfo)
-    return query.until <= now - datetime.timedelta(seconds=settle_seconds)
 
 
 def cache_key(api_key, material):
@@ -67,14 +60,6 @@ def controller_pid():
     if multiprocessing.current_process().name != "MainProcess":
         return os.getppid()
     return os.getpid()
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except OSError as err:
-        return err.errno == errno.EPERM
-    return True
 
 
 class LookupCache(object):
@@ -119,7 +104,7 @@ class LookupCache(object):
                     pid = int(name[len(_PREFIX):])
                 except ValueError:
                     continue
-                if not _alive(pid):
+                if not pid_alive(pid):
                     shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
         limit = self._clock() - CACHE_TTL
         for name in os.listdir(self.directory):

@@ -20,25 +20,25 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import I
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import manifest as mf
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import (
     DATA_NAMES,
-    DEFAULT_SETTLE,
     MANIFEST_NAME,
     SUMS_NAME,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.lock import DirectoryLock
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import FILTER_NAMES
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.settle import WINDOW_SETTLE
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.parts import (
     DIR_MODE,
     commit_files,
     file_sha256,
-    remove_quietly,
     remove_stale_parts,
     write_bytes_part,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.files import remove_quietly
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.sums import sums_text
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.writer import (
     RUN_SIZE,
     BundleWriter,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import QUERY_OPTIONS
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import scan_summary
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
     format_utc,
@@ -52,6 +52,13 @@ RECORDED_CONNECTION = ("timeout", "validate_certs", "ca_path", "max_retries", "u
 MANIFEST_SCAN_KEYS = ("pushed_down", "stopped_early", "stop_reason", "order")
 
 
+# The list options a manifest records: what selects the entries and the guards of the scan.
+# Not ``parallelism``: it changes no entry, so a re-run with another value leaves the manifest
+# as it was.
+RECORDED_QUERY_OPTIONS = tuple(sorted(FILTER_NAMES + (
+    "order", "page_size", "max_results", "max_pages", "scan_timeout")))
+
+
 class ExportOptions(object):
     """What an export needs besides the client and the query, as plain typed values.
 
@@ -59,7 +66,7 @@ class ExportOptions(object):
     options as the user typed them; connection settings without the key).
     """
 
-    def __init__(self, dest, format="jsonl", settle=DEFAULT_SETTLE, previous=None, page_size=100,
+    def __init__(self, dest, format="jsonl", settle=WINDOW_SETTLE, previous=None, page_size=100,
                  max_results=None, base_url=None, query_options=None, connection=None,
                  previous_unverified="fail", parallelism=1, max_pages=None, deadline=None):
         self.dest = dest
@@ -82,15 +89,14 @@ class ExportOptions(object):
         """From a mapping holding the export module's option names (missing = default)."""
         return cls(
             dest=params["dest"], format=params.get("format"),
-            settle=params.get("settle", DEFAULT_SETTLE), previous=params.get("previous"),
+            settle=params.get("settle", WINDOW_SETTLE), previous=params.get("previous"),
             previous_unverified=params.get("previous_unverified"),
             page_size=params.get("page_size"), max_results=params.get("max_results"),
             parallelism=params.get("parallelism"), base_url=params.get("base_url"),
             max_pages=params.get("max_pages"), deadline=params.get("scan_timeout"),
             # What was asked for, not how it was read: parallelism changes no entry, so a
             # re-run with another value leaves the manifest as it was.
-            query_options=dict((name, params.get(name)) for name in sorted(QUERY_OPTIONS)
-                               if name != "parallelism"),
+            query_options=dict((name, params.get(name)) for name in RECORDED_QUERY_OPTIONS),
             connection=dict((name, params.get(name)) for name in RECORDED_CONNECTION))
 
 

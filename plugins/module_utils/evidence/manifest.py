@@ -30,6 +30,7 @@ import socket
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import chain
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import MANIFEST_NAME
+from ansible_collections.nirvana_labs.audit.plugins.module_utils import settle
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
     format_utc,
     parse_rfc3339,
@@ -59,15 +60,14 @@ def finality(until, now, settle_seconds):
         result["reason"] = ("the window has no end (until is not set), so entries can still"
                             " arrive in it")
         return result
-    try:
-        settles_at = end + datetime.timedelta(seconds=settle_seconds)
-    except OverflowError:
+    settles_at = settle.settles_at(end, settle_seconds)
+    if settles_at is None:
         # datetime ends at 9999-12-31; a window that settles later can never be final.
         raise InvalidOption("settle", "%s after until=%s is past the year 9999; choose an"
                                       " earlier until or a shorter settle"
                                       % (_human_seconds(settle_seconds), format_utc(end)))
     result["settles_at"] = format_utc(settles_at)
-    if now >= settles_at:
+    if settle.is_final(end, settle_seconds, now):
         result["final"] = True
         result["reason"] = "the window ended at %s, %s or more before this run" % (
             format_utc(end), _human_seconds(settle_seconds))

@@ -22,8 +22,6 @@ DATA_NAMES = (JSONL_NAME, CSV_NAME)
 
 EXPORT_FORMATS = ("jsonl", "csv", "both")
 FORMATS = EXPORT_FORMATS
-# Entries younger than this may still arrive late; a window closer to now is not final.
-DEFAULT_SETTLE = "5m"
 # What a previous bundle that fails verification does: fail the export, or be linked anyway.
 PREVIOUS_UNVERIFIED = ("fail", "link")
 

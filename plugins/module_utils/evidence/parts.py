@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import hashlib
 import io
 import os
@@ -25,6 +24,11 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.chain 
     file_sha256,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import SUMS_NAME
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.files import (
+    fsync_dir,
+    pid_alive,
+    remove_quietly,
+)
 
 CHUNK = 1024 * 1024
 # Bundles and reports hold user names and client IPs: owner and group only (a compliance
@@ -76,30 +80,12 @@ class HashingFile(object):
         remove_quietly(self.path)
 
 
-def remove_quietly(path):
-    try:
-        os.unlink(path)
-    except OSError as err:
-        if err.errno != errno.ENOENT:
-            raise
-
-
 def part_path(directory, name):
     """A fresh hidden part file in ``directory`` for the final file ``name``."""
     handle, path = tempfile.mkstemp(dir=directory, prefix=".%s.%d." % (name, os.getpid()),
                                     suffix=".part")
     os.close(handle)
     return path
-
-
-def _pid_alive(pid):
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except OSError as err:
-        return err.errno == errno.EPERM
-    return True
 
 
 def remove_stale_parts(directory):
@@ -114,7 +100,7 @@ def remove_stale_parts(directory):
         return removed
     for name in sorted(names):
         match = _PART_RE.match(name)
-        if not match or _pid_alive(int(match.group("pid"))):
+        if not match or pid_alive(int(match.group("pid"))):
             continue
         path = os.path.join(directory, name)
         if os.path.isdir(path) and not os.path.islink(path):
@@ -134,20 +120,6 @@ def write_bytes_part(directory, name, data):
     except Exception:
         handle.abort()
         raise
-
-
-def fsync_dir(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        # Some filesystems refuse fsync on a directory; the files themselves are synced.
-        pass
-    finally:
-        os.close(fd)
 
 
 def current_umask():

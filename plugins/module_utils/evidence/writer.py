@@ -40,8 +40,8 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.parts 
     CHUNK,
     HashingFile,
     part_path,
-    remove_quietly,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.files import remove_quietly
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import (
     NEWEST_FIRST,
     is_descending,

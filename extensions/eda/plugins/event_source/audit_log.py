@@ -229,12 +229,12 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller import (  # noqa: E402
     DEFAULT_INTERVAL,
-    DEFAULT_SETTLE,
     AuditLogPoller,
     Outage,
     is_fatal,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import FILTER_NAMES  # noqa: E402
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.settle import SOURCE_SETTLE  # noqa: E402
 
 LOG = logging.getLogger("nirvana_labs.audit.audit_log")
 # The option groups the plugins share; read in this one place.
@@ -295,7 +295,7 @@ def parse_args(args, environ=None):
     source = {
         "since": args.get("since"),
         "interval": args.get("interval", DEFAULT_INTERVAL),
-        "settle": args.get("settle", DEFAULT_SETTLE),
+        "settle": args.get("settle", SOURCE_SETTLE),
         "ordered": _coerce("ordered", args.get("ordered", False), "bool"),
         "state_file": _coerce("state_file", args.get("state_file"), "path"),
     }

@@ -28,9 +28,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.parts 
     DIR_MODE,
     commit_files,
     file_sha256,
-    remove_quietly,
     write_bytes_part,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.files import remove_quietly
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.aggregate import (
     DEFAULT_MAX_KEYS,
     Aggregator,

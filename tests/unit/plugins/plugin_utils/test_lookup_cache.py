@@ -1,14 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nirvana Labs audit collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The lookup's cache: settled windows only, owner-only files without the key, one filler
+"""The lookup's cache: owner-only files without the key, one filler
 among concurrent processes, finished runs removed."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import multiprocessing
 import os
 import stat
@@ -18,26 +17,9 @@ import time
 
 import pytest
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.plugin_utils import lookup_cache
 
 KEY = "nl-cache-test-key-0123456789"
-NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)
-
-
-def window(until):
-    return Query.from_options({"since": "2026-11-01T00:00:00Z", "until": until}, now=NOW)
-
-
-@pytest.mark.parametrize("until, expected", [
-    ("2026-11-28T11:55:00Z", True),   # exactly the settle delay before now
-    ("2026-11-28T11:56:00Z", False),  # still open to late entries
-    (None, False),                    # open-ended
-])
-def test_only_settled_windows_are_reused(until, expected):
-    assert lookup_cache.settled(window(until), 300, now=NOW) is expected
-
-
 def test_the_digest_depends_on_the_key_and_on_what_was_asked():
     material = {"base_url": "https://a", "window": {"since": "x", "until": "y"}, "query": "f"}
     digest = lookup_cache.cache_key(KEY, material)
