@@ -27,12 +27,26 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport impor
 )
 
 # HAS_REQUESTS and REQUESTS_IMPORT_ERROR are re-exported: adapters import from here only.
-__all__ = ["AuditLogClient", "CONNECTION_NAMES", "HAS_REQUESTS", "REQUESTS_IMPORT_ERROR"]
+__all__ = ["AuditLogClient", "CONNECTION_NAMES", "HAS_REQUESTS", "READ_SETTING_NAMES",
+           "REQUESTS_IMPORT_ERROR", "read_arguments"]
 
 # The connection settings: the key, then Transport's keyword arguments. The option schema
 # documents exactly these names.
 CONNECTION_NAMES = ("api_key", "base_url", "timeout", "validate_certs", "ca_path", "max_retries",
                     "use_proxy", "max_body_bytes")
+
+
+# The read settings: how the entries are read, never which ones (the Query says which). The
+# option schema documents exactly these names; ``scan_timeout`` is the scan's ``deadline``.
+READ_SETTING_NAMES = ("page_size", "max_results", "parallelism", "max_pages", "scan_timeout")
+_READ_ARGUMENT = {"scan_timeout": "deadline"}
+
+
+def read_arguments(options):
+    """The keyword arguments of ``read``/``scan`` from a mapping with the read setting names:
+    the one translation the adapters share (a missing or ``None`` value keeps the default)."""
+    return dict((_READ_ARGUMENT.get(name, name), options[name]) for name in READ_SETTING_NAMES
+                if options.get(name) is not None)
 
 
 class AuditLogClient(object):

@@ -48,3 +48,12 @@ def test_paging_arguments_reach_the_scan():
                                      "max_pages": None, "deadline": None}
     _result, fake = read([], "unknown")
     assert fake.call_args.kwargs["page_size"] == MAX_PAGE_SIZE
+
+
+def test_read_arguments_translate_the_read_settings_once():
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import read_arguments
+    options = {"page_size": 50, "max_results": None, "parallelism": 4, "max_pages": 3,
+               "scan_timeout": 1.5, "action": ["vm.deleted"], "since": "7d"}
+    assert read_arguments(options) == {"page_size": 50, "parallelism": 4, "max_pages": 3,
+                                       "deadline": 1.5}
+    assert read_arguments({}) == {}
