@@ -97,8 +97,10 @@ class _Decoder(object):
         elif self.encoding == "deflate":
             self._zlib = zlib.decompressobj()
         else:
+            # Masked before it is lower-cased, which would hide the key from the mask.
+            shown = scrub((encoding or "").strip()).lower()
             raise BadResponseError("the API answered with Content-Encoding %r, which was not"
-                                   " asked for (%s)" % (scrub(self.encoding), ACCEPT_ENCODING))
+                                   " asked for (%s)" % (shown, ACCEPT_ENCODING))
         self._started = False
 
     def decode(self, data):
