@@ -7,23 +7,23 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.body import (  # noqa: F401
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.body import (
     DEFAULT_MAX_BODY_BYTES,
     decode_json,
     read_body,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.retry import (  # noqa: F401
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.retry import (
     DEFAULT_MAX_RETRIES,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.session import (  # noqa: F401
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.session import (
     DEFAULT_TIMEOUT,
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.transport import (  # noqa: F401
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.transport import (
     Transport,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.urls import (  # noqa: F401
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.urls import (
     DEFAULT_BASE_URL,
     encode_segment,
     validate_base_url,
