@@ -83,3 +83,41 @@ def sort_entries(entries, order):
             untimed.append(entry)
     timed.sort(key=lambda pair: pair[0], reverse=descending)
     return [entry for _key, entry in timed] + untimed
+
+
+class OrderWatch(object):
+    """Watches the creation times go by: which order the server really used, and whether the
+    requested one has held on every entry so far (the condition for stopping early)."""
+
+    def __init__(self, requested):
+        self.newest_first = requested == NEWEST_FIRST
+        self.previous = None
+        self.seen_desc = self.seen_asc = False
+        self.broken = False  # an entry without a readable time also ends every guarantee
+
+    def see(self, created):
+        if created is None:
+            self.broken = True
+            return
+        if self.previous is not None:
+            if created < self.previous:
+                self.seen_desc = True
+            elif created > self.previous:
+                self.seen_asc = True
+        self.previous = created
+
+    @property
+    def confirmed(self):
+        """The requested order was seen (one step at least) and never contradicted. Asking
+        with ``sort`` is not enough: a server of the seed generation ignores it."""
+        return self.observed == (NEWEST_FIRST if self.newest_first else OLDEST_FIRST)
+
+    @property
+    def observed(self):
+        if self.broken or (self.seen_asc and self.seen_desc):
+            return "unordered"
+        if self.seen_desc:
+            return NEWEST_FIRST
+        if self.seen_asc:
+            return OLDEST_FIRST
+        return "unknown"

@@ -20,12 +20,14 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported
     import Queue as queue  # pylint: disable=import-error
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.once import IteratedOnce
+
 DEFAULT_DEPTH = 4
 CHUNK = 100
 _DONE = object()
 
 
-class Prefetched(object):
+class Prefetched(IteratedOnce):
     """An iterable over ``scan`` (a Scan or ParallelScan) fed by a thread; ``report`` is the
     scan's, complete once iteration has ended. An error in the thread is raised here."""
 
@@ -33,17 +35,10 @@ class Prefetched(object):
         self._scan = scan
         self._queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
-        self._started = False
 
     @property
     def report(self):
         return self._scan.report
-
-    def __iter__(self):
-        if self._started:
-            raise RuntimeError("a Scan can be iterated once")
-        self._started = True
-        return self._entries()
 
     def _put(self, item):
         while not self._stop.is_set():

@@ -14,13 +14,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import ipaddress
 import json
-import re
-from fnmatch import translate
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.filters import (
+    ACTOR_TYPES,
+    FILTER_NAMES,
+    Filters,
+    as_list,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import ORDERS
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.pushdown import server_params
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
     format_utc,
     parse_instant,
@@ -28,100 +32,8 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import
     utc_now,
 )
 
-# Filters over one text field of an entry: option name -> how to read the field.
-_TEXT_FIELDS = {
-    "action": lambda e: e.get("action"),
-    "actor_id": lambda e: (e.get("actor") or {}).get("id"),
-    "actor_name": lambda e: (e.get("actor") or {}).get("name"),
-    "target_id": lambda e: (e.get("target") or {}).get("id"),
-    "target_type": lambda e: (e.get("target") or {}).get("type"),
-}
-# Of those, the ones a 2026-08 server filters on exactly, under the same parameter name.
-_EXACT_SERVER_FIELDS = ("action", "actor_id", "target_id", "target_type")
-ACTOR_TYPES = ("user", "api_key")
-FILTER_NAMES = ("since", "until", "action", "actor_id", "actor_name", "actor_type", "target_id",
-                "target_type", "method", "path", "client_ip", "status_code")
-
-_GLOB_CHARS = re.compile(r"[*?\[]")
-_METHOD = re.compile(r"^[A-Za-z]+$")
-_STATUS_CODE = re.compile(r"^([1-5])(?:(\d\d)|xx)$", re.IGNORECASE)
-_STATUS_RANGE = re.compile(r"^(\d{3})\s*-\s*(\d{3})$")
-
-
-def _as_list(name, value):
-    if value is None:
-        return []
-    if isinstance(value, (str, int)):
-        value = [value]
-    if not isinstance(value, (list, tuple)):
-        raise InvalidOption(name, "expected a string or a list of strings, got %s"
-                            % type(value).__name__)
-    result = []
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, (str, int)):
-            raise InvalidOption(name, "expected strings, got %r" % (item,))
-        item = str(item).strip()
-        if not item:
-            raise InvalidOption(name, "empty values are not allowed")
-        result.append(item)
-    return result
-
-
-def _is_glob(value):
-    return bool(_GLOB_CHARS.search(value))
-
-
-class _TextMatcher(object):
-    """Values of one field: exact strings OR glob patterns, all compiled once."""
-
-    def __init__(self, values, fold_case=False):
-        self.fold_case = fold_case
-        if fold_case:
-            values = [v.lower() for v in values]
-        self.exact = frozenset(v for v in values if not _is_glob(v))
-        globs = [v for v in values if _is_glob(v)]
-        self.regex = re.compile("|".join("(?:%s)" % translate(g) for g in globs)) if globs else None
-
-    def __call__(self, value):
-        if not isinstance(value, str):
-            return False
-        if self.fold_case:
-            value = value.lower()
-        if value in self.exact:
-            return True
-        return bool(self.regex and self.regex.match(value))
-
-
-def _parse_status(value):
-    """'404' -> (404, 404); '400-499' -> (400, 499); '5xx' -> (500, 599)."""
-    match = _STATUS_CODE.match(value)
-    if match:
-        first, rest = match.groups()
-        if rest is None:
-            return int(first) * 100, int(first) * 100 + 99
-        code = int(first + rest)
-        return code, code
-    match = _STATUS_RANGE.match(value)
-    if match:
-        low, high = int(match.group(1)), int(match.group(2))
-        if 100 <= low <= high <= 599:
-            return low, high
-    raise InvalidOption("status_code", "%r is not a status; use a code (404), an inclusive range"
-                                       " (400-499) or a class (5xx), between 100 and 599" % (value,))
-
-
-def _parse_network(value):
-    try:
-        return ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        raise InvalidOption("client_ip", "%r is not an IPv4 or IPv6 address or CIDR range"
-                                         " (203.0.113.7, 10.0.0.0/8, 2001:db8::/32)" % (value,))
-
-
-def _longest_literal(pattern):
-    """The longest run of a glob that must appear, verbatim, in every string it matches."""
-    runs = re.split(r"\[[^\]]*\]|[*?\[\]]", pattern)
-    return max(runs, key=len) if runs else ""
+# ACTOR_TYPES and FILTER_NAMES are re-exported: the schema and the adapters read them here.
+__all__ = ["ACTOR_TYPES", "FILTER_NAMES", "Query"]
 
 
 class Query(object):
@@ -134,7 +46,7 @@ class Query(object):
         if order not in ORDERS:
             raise InvalidOption("order", "%r is not one of %s" % (order, ", ".join(ORDERS)))
         self.order = order
-        self._raw = dict((name, _as_list(name, filters.get(name))) for name in FILTER_NAMES
+        self._raw = dict((name, as_list(name, filters.get(name))) for name in FILTER_NAMES
                          if name not in ("since", "until"))
         self._raw_window = {"since": since, "until": until}
         now = now or utc_now()
@@ -165,54 +77,11 @@ class Query(object):
             raise InvalidOption(name, str(err))
 
     def _build_predicates(self):
-        raw = self._raw
-        checks = []
-        for name, read in _TEXT_FIELDS.items():
-            if raw[name]:
-                checks.append(self._field_check(read, _TextMatcher(raw[name])))
-        for value in raw["actor_type"]:
-            if value not in ACTOR_TYPES:
-                raise InvalidOption("actor_type", "%r is not one of %s"
-                                    % (value, ", ".join(ACTOR_TYPES)))
-        if raw["actor_type"]:
-            types = frozenset(raw["actor_type"])
-            checks.append(lambda e: (e.get("actor") or {}).get("type") in types)
-        for value in raw["method"]:
-            if not _METHOD.match(value):
-                raise InvalidOption("method", "%r is not an HTTP method such as GET or DELETE"
-                                    % (value,))
-        raw["method"] = [m.upper() for m in raw["method"]]
-        if raw["method"]:
-            methods = frozenset(raw["method"])
-            checks.append(lambda e: isinstance(e.get("method"), str)
-                          and e["method"].upper() in methods)
-        if raw["path"]:
-            # The whole path against a glob, case-insensitively (the server's path filter is
-            # case-insensitive too).
-            paths = _TextMatcher(raw["path"], fold_case=True)
-            checks.append(lambda e: paths(e.get("path")))
-        self._networks = [_parse_network(v) for v in raw["client_ip"]]
-        if self._networks:
-            checks.append(self._ip_check)
-        self._status_ranges = [_parse_status(v) for v in raw["status_code"]]
-        if self._status_ranges:
-            ranges = self._status_ranges
-            checks.append(lambda e: isinstance(e.get("status_code"), int)
-                          and any(low <= e["status_code"] <= high for low, high in ranges))
+        compiled = Filters(self._raw)
+        self._networks, self._status_ranges = compiled.networks, compiled.status_ranges
+        self._checks = compiled.checks
         if self.since or self.until:
-            checks.append(self._window_check)
-        self._checks = checks
-
-    @staticmethod
-    def _field_check(read, matcher):
-        return lambda entry: matcher(read(entry))
-
-    def _ip_check(self, entry):
-        try:
-            address = ipaddress.ip_address(entry.get("client_ip"))
-        except ValueError:
-            return False
-        return any(address in network for network in self._networks)
+            self._checks.append(self._window_check)
 
     def _window_check(self, entry):
         created = self.entry_time(entry)
@@ -262,39 +131,10 @@ class Query(object):
         return "created_at:desc" if self.order == "newest_first" else "created_at:asc"
 
     def server_params(self):
-        """Query parameters a 2026-08 server applies, each a superset of the client filter.
-
-        A parameter takes one value, so a filter is pushed down only when one server value
-        covers it: a single exact value, the bounds of the window (``until`` is exclusive here
-        and inclusive there; the re-check drops the boundary), one range spanning every
-        requested status, or the longest literal part of a single path glob.
-        """
-        raw = self._raw
-        params = {}
-        if self.since:
-            params["created_at_min"] = format_utc(self.since)
-        if self.until:
-            params["created_at_max"] = format_utc(self.until)
-        for name in _EXACT_SERVER_FIELDS:
-            if len(raw[name]) == 1 and not _is_glob(raw[name][0]):
-                params[name] = raw[name][0]
-        if len(raw["actor_type"]) == 1:
-            params["actor_type"] = raw["actor_type"][0]
-        if len(raw["method"]) == 1:
-            params["method"] = raw["method"][0]
-        if len(raw["path"]) == 1:
-            literal = _longest_literal(raw["path"][0])
-            if literal:
-                params["path"] = literal
-        if len(self._networks) == 1:
-            network = self._networks[0]
-            if network.num_addresses == 1:
-                # Sent in canonical form (RFC 5952 for IPv6), which is how addresses are stored.
-                params["client_ip"] = str(network.network_address)
-        if self._status_ranges:
-            params["status_code_min"] = min(bounds[0] for bounds in self._status_ranges)
-            params["status_code_max"] = max(bounds[1] for bounds in self._status_ranges)
-        return params
+        """Query parameters a 2026-08 server applies, each a superset of the client filter
+        (which ones: pushdown.server_params)."""
+        return server_params(self._raw, self.since, self.until, self._networks,
+                             self._status_ranges)
 
     def fingerprint(self):
         """A digest of the filters and order as typed (relative times unresolved), which a

@@ -23,19 +23,34 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import marshal
-import struct
-import tempfile
 import threading
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
-    BadResponseError,
-    InvalidOption,
-)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.once import IteratedOnce
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import NEWEST_FIRST
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.prefetch import Prefetched
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import LIST_PATH, Scan
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import (
+    LIST_PATH,
+    Scan,
+    first_page_params,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan_report import (
+    merged_completeness,
+    scan_report,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.spill import (
+    SPILL_ENTRIES,
+    SliceBuffer,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import format_utc
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.workers import (
+    BackoffGate,
+    Workers,
+)
+
+# SPILL_ENTRIES is re-exported: the schema documents it from here.
+__all__ = ["DEFAULT_PARALLELISM", "MAX_PARALLELISM", "MIN_PARALLELISM", "ParallelScan",
+           "SPILL_ENTRIES", "parallel_refusal", "plan"]
 
 MIN_PARALLELISM = 1
 MAX_PARALLELISM = 16
@@ -51,38 +66,8 @@ MIN_SLICES = 32
 # A range is split into at most this many parts per round, and rounds are few.
 MAX_SPLIT = 16
 MAX_ROUNDS = 4
-# A slice buffered for a streaming reader spills to disk in blocks of this many entries (a
-# page): about a page a slice waits in memory, whatever the size of the window.
-SPILL_ENTRIES = 100
-_BLOCK_LENGTH = struct.Struct(">Q")
 # A range shorter than this is not split further (entries carry whole seconds at least).
 _TINY = datetime.timedelta(seconds=2)
-
-
-class BackoffGate(object):
-    """One back-off for every slice: a 429 or 5xx seen by one worker holds all of them until
-    its wait (``Retry-After`` when the server gave one) has passed."""
-
-    def __init__(self, clock, sleep):
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._not_before = None
-
-    def hold(self, delay, holder):
-        with self._lock:
-            until = self._clock() + delay
-            if self._not_before is None or until > self._not_before[0]:
-                self._not_before = (until, holder)
-
-    def pass_through(self, caller):
-        """Wait for a back-off another worker started (the one that started it has waited)."""
-        with self._lock:
-            not_before, holder = self._not_before or (None, None)
-        if not_before is not None and holder is not caller:
-            wait = not_before - self._clock()
-            if wait > 0:
-                self._sleep(wait)
 
 
 class _PrimedTransport(object):
@@ -98,14 +83,6 @@ class _PrimedTransport(object):
             page, self._primed = self._primed[1], None
             return page
         return self._transport.get_json(path, params)
-
-
-def first_page_params(query, page_size):
-    """The parameters of a Scan's first page for ``query`` (what the Scan itself sends)."""
-    params = {"limit": page_size}
-    params.update(query.server_params())
-    params["sort"] = query.sort_param()
-    return params
 
 
 def parallel_refusal(query, parallelism, max_results, cursor, push_down=True):
@@ -169,76 +146,6 @@ def _count(page):
     return total if isinstance(total, int) and not isinstance(total, bool) else None
 
 
-class _Workers(object):
-    """Threads with a Transport each (a sibling of the client's: same settings, same key
-    holder, its own Session), running tasks handed to them in order."""
-
-    def __init__(self, transport, count, gate):
-        self._base, self._gate = transport, gate
-        self._count = count
-        self._local = threading.local()
-        self._transports = []
-        self._lock = threading.Lock()
-
-    def transport(self):
-        own = getattr(self._local, "transport", None)
-        if own is None:
-            own = self._base.sibling(gate=self._gate)
-            with self._lock:
-                self._transports.append(own)
-            self._local.transport = own
-        return own
-
-    def run_all(self, tasks):
-        """Run callables on the workers; return their results in order, or raise the first
-        error (in order)."""
-        results = [None] * len(tasks)
-        errors = [None] * len(tasks)
-        position = [0]
-        lock = threading.Lock()
-
-        def work():
-            while True:
-                with lock:
-                    index = position[0]
-                    position[0] += 1
-                if index >= len(tasks):
-                    return
-                try:
-                    results[index] = tasks[index](self.transport())
-                except Exception as err:  # pylint: disable=broad-except
-                    errors[index] = err  # re-raised below, in the caller's thread
-
-        threads = [threading.Thread(target=work) for dummy in range(min(self._count, len(tasks)))]
-        for thread in threads:
-            thread.daemon = True
-            thread.start()
-        for thread in threads:
-            thread.join()
-        for err in errors:
-            if err is not None:
-                raise err
-        return results
-
-    def start(self, task, count):
-        """Start ``count`` threads running ``task(transport)``; return them."""
-        threads = []
-        for dummy in range(count):
-            thread = threading.Thread(target=lambda: task(self.transport()))
-            thread.daemon = True
-            thread.start()
-            threads.append(thread)
-        return threads
-
-    @property
-    def requests_sent(self):
-        return sum(t.requests_sent for t in self._transports)
-
-    def close(self):
-        for transport in self._transports:
-            transport.close()
-
-
 def _probe(page_size):
     def probe(rng):
         def task(transport):
@@ -293,57 +200,10 @@ def plan(workers, whole, page_size, parallelism):
     return done, issued
 
 
-class _SliceBuffer(object):
-    """A slice's entries until the reader reaches it: in memory, or for a streaming reader
-    spilled to a temporary file in blocks of SPILL_ENTRIES, so memory stays bounded.
-
-    A block is one marshal record behind its length: the file is this process's own anonymous
-    scratch, read back by the same interpreter, and holds only what ``json.loads`` made
-    (dicts, lists, strings, numbers, booleans, None). Whole blocks, because marshal reading
-    entry by entry from a file costs more than the JSON it replaces. The worker writes and the
-    reader reads only once the slice is done, never both at once."""
-
-    def __init__(self, spill):
-        self._spill = spill
-        self._memory = []
-        self._file = None
-
-    def add(self, entry):
-        self._memory.append(entry)
-        if self._spill and len(self._memory) >= SPILL_ENTRIES:
-            self._write_block()
-
-    def _write_block(self):
-        try:
-            block = marshal.dumps(self._memory)
-        except ValueError:  # deeper than marshal goes (deeper than the canonical writer)
-            raise BadResponseError("the API answered with an entry nested too deeply to store")
-        if self._file is None:
-            self._file = tempfile.TemporaryFile()
-        self._file.write(_BLOCK_LENGTH.pack(len(block)))
-        self._file.write(block)
-        self._memory = []
-
-    def entries(self):
-        if self._file is not None:
-            self._file.seek(0)
-            head = self._file.read(_BLOCK_LENGTH.size)
-            while head:
-                yield from marshal.loads(self._file.read(_BLOCK_LENGTH.unpack(head)[0]))
-                head = self._file.read(_BLOCK_LENGTH.size)
-        yield from self._memory
-
-    def close(self):
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        self._memory = []
-
-
 class _Slice(object):
     def __init__(self, rng, spill):
         self.range = rng
-        self.buffer = _SliceBuffer(spill)
+        self.buffer = SliceBuffer(spill)
         self.report = None
         self.error = None
         self.done = threading.Event()
@@ -357,7 +217,7 @@ def _merged_order(query, slices):
     return seen.pop() if len(seen) == 1 else "unordered"
 
 
-class ParallelScan(object):
+class ParallelScan(IteratedOnce):
     """An iterable of the entries of a bounded window, read in parallel time slices and
     yielded in the requested order; ``report`` (the Scan's keys plus ``parallel``) is complete
     once iteration has ended. Falls back to one sequential Scan, saying why."""
@@ -373,17 +233,10 @@ class ParallelScan(object):
         # Slices run ahead of the reader already; only a sequential fallback gains from it.
         self.prefetch = prefetch
         self.report = None
-        self._started = False
-
-    def __iter__(self):
-        if self._started:
-            raise RuntimeError("a Scan can be iterated once")
-        self._started = True
-        return self._entries()
 
     def _entries(self):
         gate = BackoffGate(self._transport.clock, self._transport.sleep)
-        workers = _Workers(self._transport, self.parallelism, gate)
+        workers = Workers(self._transport, self.parallelism, gate)
         try:
             whole = _Range(self.query, self.query.since, self.query.until)
             _probe(self.page_size)(whole)(self._transport)
@@ -479,37 +332,18 @@ class ParallelScan(object):
         reports = [piece.report for piece in order]
         pushed = self.query.server_params()
         stops = [r["stop_reason"] for r in reports if r["stopped_early"]]
-        merged = {
-            "pages": sum(r["pages"] for r in reports) + spent,
-            "scanned": sum(r["scanned"] for r in reports),
-            "matched": sum(r["matched"] for r in reports),
-            "duplicates": sum(r["duplicates"] for r in reports),
-            "total_count": total,
-            "pushed_down": pushed,
-            "stopped_early": bool(stops),
-            "stop_reason": stops[0] if stops else None,
-            "truncated": False,
-            "next_cursor": None,
-            "resumed": False,
-            "window": self.query.window,
-            "order": {"requested": self.query.order, "sort_sent": self.query.sort_param(),
-                      "observed": _merged_order(self.query, order)},
-            "parallel": {"used": True, "reason": None, "slices": len(order),
-                         "workers": min(self.parallelism, len(order)), "probes": spent,
-                         "sizes": [r["matched"] for r in reports]},
-        }
-        merged.update(_merged_completeness(reports))
+        merged = scan_report(
+            pages=sum(r["pages"] for r in reports) + spent,
+            scanned=sum(r["scanned"] for r in reports),
+            matched=sum(r["matched"] for r in reports),
+            duplicates=sum(r["duplicates"] for r in reports),
+            total_count=total, pushed_down=pushed, stopped_early=bool(stops),
+            stop_reason=stops[0] if stops else None, window=self.query.window,
+            order={"requested": self.query.order, "sort_sent": self.query.sort_param(),
+                   "observed": _merged_order(self.query, order)},
+            parallel={"used": True, "reason": None, "slices": len(order),
+                      "workers": min(self.parallelism, len(order)), "probes": spent,
+                      "sizes": [r["matched"] for r in reports]})
+        merged.update(merged_completeness(reports))
         return merged
 
-
-def _merged_completeness(reports):
-    """The whole read is complete when every slice is (each compares what it received with
-    its own slice's ``total_count``); one incomplete slice makes it incomplete, and one that
-    cannot be judged makes it unknown."""
-    for verdict in (False, None):
-        for number, report in enumerate(reports, 1):
-            if report.get("complete") is verdict:
-                return {"complete": verdict, "stopped_by": report.get("stopped_by"),
-                        "incomplete_reason": "time slice %d of %d: %s" % (
-                            number, len(reports), report.get("incomplete_reason"))}
-    return {"complete": True, "incomplete_reason": None, "stopped_by": None}

@@ -34,23 +34,24 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan_report import (
+    scan_report as build_scan_report,
+)
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.modules.module_harness import (
     module_args,
 )
 
 
 def scan_report(**overrides):
-    """A complete scan report (the keys ``Scan.report`` has) of one page, two entries, no
-    filter pushed down, nothing cut short; ``overrides`` replace keys."""
-    report = {
-        "pages": 1, "scanned": 2, "matched": 2, "duplicates": 0, "total_count": 2,
-        "pushed_down": {}, "stopped_early": False, "stop_reason": None, "truncated": False,
-        "next_cursor": None, "resumed": False, "window": {"since": None, "until": None},
+    """A complete scan report (the keys ``Scan.report`` has, from the one builder) of one page,
+    two entries, no filter pushed down, nothing cut short; ``overrides`` replace keys."""
+    values = {
+        "pages": 1, "scanned": 2, "matched": 2, "total_count": 2,
         "order": {"requested": "newest_first", "sort_sent": "created_at:desc",
                   "observed": "newest_first"},
     }
-    report.update(overrides)
-    return report
+    values.update(overrides)
+    return build_scan_report(**values)
 
 
 class FakeScan(object):

@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils import slices
+from ansible_collections.nirvana_labs.audit.plugins.module_utils import slices, spill, workers
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     ApiError,
     BadResponseError,
@@ -155,7 +155,7 @@ def test_a_small_window_is_one_sequential_slice(api):
 
 
 def test_spilled_slices_stream_the_same_entries(api, monkeypatch):
-    monkeypatch.setattr(slices, "SPILL_ENTRIES", 7)
+    monkeypatch.setattr(spill, "SPILL_ENTRIES", 7)
     q = query(window=TO_NOW)
     with client_for(api) as client:
         scan = client.scan(q, parallelism=8, spill=True)
@@ -165,28 +165,28 @@ def test_spilled_slices_stream_the_same_entries(api, monkeypatch):
 
 
 def test_a_spilling_buffer_keeps_only_a_block_in_memory_and_gives_back_every_entry(monkeypatch):
-    monkeypatch.setattr(slices, "SPILL_ENTRIES", 7)
+    monkeypatch.setattr(spill, "SPILL_ENTRIES", 7)
     kept = [{"id": "e%d" % n, "n": n, "big": 10 ** 30 + n, "ratio": n / 3.0, "flag": n % 2 == 0,
              "none": None, "text": u"caf\u00e9 \U0001f600 %d" % n, "list": [n, {"deep": [n]}]}
             for n in range(23)]
-    buffer = slices._SliceBuffer(spill=True)  # pylint: disable=protected-access
+    buffer = spill.SliceBuffer(spill=True)
     for entry in kept:
         buffer.add(entry)
     assert len(buffer._memory) == 23 % 7  # pylint: disable=protected-access
     assert list(buffer.entries()) == kept
     buffer.close()
-    in_memory = slices._SliceBuffer(spill=False)  # pylint: disable=protected-access
+    in_memory = spill.SliceBuffer(spill=False)
     for entry in kept:
         in_memory.add(entry)
     assert in_memory._file is None and list(in_memory.entries()) == kept  # pylint: disable=protected-access
 
 
 def test_an_entry_too_deep_to_spill_is_a_bad_response(monkeypatch):
-    monkeypatch.setattr(slices, "SPILL_ENTRIES", 1)
+    monkeypatch.setattr(spill, "SPILL_ENTRIES", 1)
     deep = []
     for dummy in range(5000):
         deep = [deep]
-    buffer = slices._SliceBuffer(spill=True)  # pylint: disable=protected-access
+    buffer = spill.SliceBuffer(spill=True)
     with pytest.raises(BadResponseError) as err:
         buffer.add({"id": "x", "deep": deep})
     assert "nested too deeply" in str(err.value)
@@ -220,7 +220,7 @@ def test_parallelism_out_of_bounds_is_refused(value):
 
 def test_one_wait_holds_every_other_worker():
     now, slept = [100.0], []
-    gate = slices.BackoffGate(lambda: now[0], slept.append)
+    gate = workers.BackoffGate(lambda: now[0], slept.append)
     first, other = object(), object()
     gate.hold(2.5, first)
     gate.pass_through(first)  # the one that waited has already slept its wait
