@@ -178,15 +178,17 @@ from ansible.utils.display import Display
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
     AuditLogClient,
     HAS_REQUESTS,
+    read_arguments,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import NotFoundError
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CACHE_OPTIONS,
     CONNECTION_OPTIONS,
     FIELDS_OPTIONS,
+    FILTER_OPTIONS,
     ON_INCOMPLETE_OPTIONS,
     ON_MISSING_OPTIONS,
-    QUERY_OPTIONS,
+    READ_OPTIONS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import (
@@ -210,15 +212,17 @@ display = Display()
 
 class LookupModule(SchemaLookupBase):
 
-    OPTION_GROUPS = (CONNECTION_OPTIONS, QUERY_OPTIONS, ON_MISSING_OPTIONS, FIELDS_OPTIONS,
-                     CACHE_OPTIONS, ON_INCOMPLETE_OPTIONS)
+    OPTION_GROUPS = (CONNECTION_OPTIONS, FILTER_OPTIONS, READ_OPTIONS, ON_MISSING_OPTIONS,
+                     FIELDS_OPTIONS, CACHE_OPTIONS, ON_INCOMPLETE_OPTIONS)
+    # The list options, which ids (terms) exclude.
+    LIST_GROUPS = (FILTER_OPTIONS, READ_OPTIONS)
 
     def run(self, terms, variables=None, **kwargs):
         if not HAS_REQUESTS:
             raise AnsibleLookupError(missing_required_lib("requests"))
         self.load_options(variables, kwargs)
         ids = self._ids(terms)
-        given = sorted(name for name in kwargs if name in QUERY_OPTIONS)
+        given = sorted(name for name in kwargs if any(name in group for group in self.LIST_GROUPS))
         if ids and given:
             raise AnsibleLookupError(
                 "ids (terms) and list options (%s) are mutually exclusive: pass ids to read"
@@ -260,15 +264,11 @@ class LookupModule(SchemaLookupBase):
         return entries
 
     def _read_list(self, client, connection, paths):
-        options = self.options_of(QUERY_OPTIONS)
+        options = self.options_of(*self.LIST_GROUPS)
         query = Query.from_options(options)
 
         def read():
-            entries, report = client.read(query, page_size=options["page_size"],
-                                          max_results=options["max_results"],
-                                          parallelism=options["parallelism"],
-                                          max_pages=options["max_pages"],
-                                          deadline=options["scan_timeout"])
+            entries, report = client.read(query, **read_arguments(options))
             return {"entries": project_all(entries, paths), "report": report}
 
         cache = None

@@ -367,7 +367,8 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import A
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
     EXPORT_OPTIONS,
-    QUERY_OPTIONS,
+    FILTER_OPTIONS,
+    READ_OPTIONS,
     pick,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
@@ -375,7 +376,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.version import 
 
 
 def build_module():
-    return schema_module((CONNECTION_OPTIONS, QUERY_OPTIONS, EXPORT_OPTIONS),
+    return schema_module((CONNECTION_OPTIONS, FILTER_OPTIONS, READ_OPTIONS, EXPORT_OPTIONS),
                          add_file_common_args=True)
 
 
@@ -386,7 +387,7 @@ def _terminate(signum, frame):
 
 def run(module):
     params = module.params
-    query = Query.from_options(pick(params, QUERY_OPTIONS))
+    query = Query.from_options(pick(params, FILTER_OPTIONS))
     client = AuditLogClient.from_options(pick(params, CONNECTION_OPTIONS))
     with client:
         return run_export(client, query, ExportOptions.from_params(params),

@@ -383,13 +383,17 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module 
     run_or_fail,
     schema_module,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
+    AuditLogClient,
+    read_arguments,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import NotFoundError
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
-    ID_OPTIONS,
     FIELDS_OPTIONS,
-    QUERY_OPTIONS,
+    FILTER_OPTIONS,
+    ID_OPTIONS,
+    READ_OPTIONS,
     RESUME_OPTIONS,
     pick,
 )
@@ -404,12 +408,14 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import 
 )
 
 # Everything that only makes sense when listing; ``id`` excludes each of them.
-LIST_OPTIONS = tuple(sorted(QUERY_OPTIONS)) + tuple(sorted(RESUME_OPTIONS))
+LIST_OPTIONS = tuple(sorted(FILTER_OPTIONS)) + tuple(sorted(READ_OPTIONS)) + tuple(
+    sorted(RESUME_OPTIONS))
 
 
 def build_module():
     return schema_module(
-        (CONNECTION_OPTIONS, QUERY_OPTIONS, RESUME_OPTIONS, ID_OPTIONS, FIELDS_OPTIONS),
+        (CONNECTION_OPTIONS, FILTER_OPTIONS, READ_OPTIONS, RESUME_OPTIONS, ID_OPTIONS,
+         FIELDS_OPTIONS),
         mutually_exclusive=[("id", name) for name in LIST_OPTIONS],
     )
 
@@ -423,11 +429,8 @@ def read_one(client, entry_id):
 
 
 def read_list(client, params):
-    entries, report = client.read(Query.from_options(pick(params, QUERY_OPTIONS)),
-                                  page_size=params["page_size"],
-                                  max_results=params["max_results"], cursor=params["cursor"],
-                                  parallelism=params["parallelism"],
-                                  max_pages=params["max_pages"], deadline=params["scan_timeout"])
+    entries, report = client.read(Query.from_options(pick(params, FILTER_OPTIONS)),
+                                  cursor=params["cursor"], **read_arguments(params))
     return list_result(entries, report), report
 
 

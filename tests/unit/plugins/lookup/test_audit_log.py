@@ -24,7 +24,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     InvalidOption,
     NotFoundError,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import DEFAULT_BASE_URL
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import DEFAULT_BASE_URL
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import (
     clear_connection_env,
     patch_client,
