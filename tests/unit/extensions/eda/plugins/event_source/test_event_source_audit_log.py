@@ -194,6 +194,28 @@ def test_it_reads_its_arguments_with_the_schema_and_the_environment(monkeypatch)
     assert str(err.value) == "api_key: is required; set it or NIRVANA_LABS_API_KEY"
 
 
+@pytest.mark.parametrize("name,must,value", [
+    (name, must, value) for name, must in [
+        ("timeout", "must be more than 0 and at most 3600 seconds"),
+        ("max_body_bytes", "must be a whole number of at least 1024"),
+        ("interval", "must be from 0.1 to 86400 seconds"),
+        ("settle", "must be more than 0 and at most 86400 seconds"),
+    ] for value in (0, -1)] + [("max_retries", "must be a whole number from 0 to 10", -1)])
+def test_zero_and_negative_numbers_stop_it_with_a_message(name, must, value):
+    args = {"api_key": "k", "base_url": "http://127.0.0.1:9", name: value}
+    with pytest.raises(InvalidOption) as err:
+        run(lambda: PLUGIN["main"](asyncio.Queue(), args))
+    assert str(err.value) == "%s: %s" % (name, must)
+
+
+def test_a_zero_from_the_environment_is_refused_too(monkeypatch):
+    monkeypatch.setenv("NIRVANA_LABS_API_KEY", "k")
+    monkeypatch.setenv("NIRVANA_LABS_TIMEOUT", "0")
+    with pytest.raises(InvalidOption) as err:
+        run(lambda: PLUGIN["main"](asyncio.Queue(), {}))
+    assert str(err.value) == "timeout: must be more than 0 and at most 3600 seconds"
+
+
 def test_documentation_lists_exactly_the_options_it_takes():
     documented = yaml.safe_load(PLUGIN["DOCUMENTATION"])["options"]
     assert documented == doc_options(*EVENT_SOURCE_GROUPS)
