@@ -89,9 +89,10 @@ FRAGMENTS = {
         "The options of audit_log_verify.",
         [("DOCUMENTATION", _options(options.VERIFY_OPTIONS))]),
     "attributes.py": (
-        "The attributes shared by the modules that read the API (audit_log_info,\n"
-        "audit_log_export); each module adds its own check_mode details.",
-        [("DOCUMENTATION", {"attributes": options.API_MODULE_ATTRIBUTES})]),
+        "The attributes and requirements shared by the modules that read the API\n"
+        "(audit_log_info, audit_log_export); each module adds its own check_mode details.",
+        [("DOCUMENTATION", {"attributes": options.API_MODULE_ATTRIBUTES,
+                            "requirements": options.API_MODULE_REQUIREMENTS})]),
 }
 
 

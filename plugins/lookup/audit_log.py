@@ -138,36 +138,16 @@ _raw:
   type: list
   elements: dict
   contains:
-    id:
-      description: Unique id of the entry.
-      type: str
-    action:
-      description: What was done, C(<resource>.<verb>), such as C(vm.deleted).
-      type: str
-    actor:
-      description: Who did it, with C(id), C(name) (may be V(null) for API keys) and C(type) (V(user) or V(api_key)).
-      type: dict
-    client_ip:
-      description: IPv4 or IPv6 address of the caller.
-      type: str
-    created_at:
-      description: When it happened, RFC 3339.
-      type: str
-    method:
-      description: HTTP method of the audited request.
-      type: str
-    path:
-      description: Path of the audited request.
-      type: str
-    status_code:
-      description: HTTP status the audited request got.
-      type: int
-    user_agent:
-      description: User agent of the caller.
-      type: str
-    target:
-      description: The resource acted on, with C(id) and C(type); may be absent or V(null).
-      type: dict
+    id: {description: Unique id of the entry., type: str}
+    action: {description: "What was done, C(<resource>.<verb>), such as C(vm.deleted).", type: str}
+    actor: {description: "Who did it, with C(id), C(name) (may be V(null) for API keys) and C(type) (V(user) or V(api_key)).", type: dict}
+    client_ip: {description: IPv4 or IPv6 address of the caller., type: str}
+    created_at: {description: "When it happened, RFC 3339.", type: str}
+    method: {description: HTTP method of the audited request., type: str}
+    path: {description: Path of the audited request., type: str}
+    status_code: {description: HTTP status the audited request got., type: int}
+    user_agent: {description: User agent of the caller., type: str}
+    target: {description: "The resource acted on, with C(id) and C(type); may be absent or V(null).", type: dict}
 """
 
 from ansible.errors import AnsibleLookupError

@@ -30,10 +30,6 @@ description:
   - C(SHA256SUMS) is in the format C(sha256sum -c) reads, so anyone can verify the bundle with
     a stock tool and no Ansible, by running C(sha256sum -c SHA256SUMS) inside O(dest).
   - Usually run on the controller, with C(delegate_to=localhost) or in a play on C(localhost).
-author:
-  - Nirvana Labs (@nirvana-labs)
-requirements:
-  - requests
 extends_documentation_fragment:
   - nirvana_labs.audit.connection
   - nirvana_labs.audit.query
@@ -41,6 +37,8 @@ extends_documentation_fragment:
   - ansible.builtin.files
   - ansible.builtin.action_common_attributes
   - nirvana_labs.audit.attributes
+author:
+  - Nirvana Labs (@nirvana-labs)
 attributes:
   check_mode:
     support: full

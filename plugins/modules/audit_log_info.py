@@ -10,8 +10,8 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: audit_log_info
-short_description: Read entries of the Nirvana Labs audit log
 version_added: 0.1.0
+short_description: Read entries of the Nirvana Labs audit log
 description:
   - Returns one entry of the Nirvana Labs cloud API audit log by O(id), or every entry that
     matches a time window and filters.
@@ -24,8 +24,6 @@ description:
   - Usually run on the controller, with C(delegate_to=localhost) or in a play on C(localhost).
 author:
   - Nirvana Labs (@nirvana-labs)
-requirements:
-  - requests
 extends_documentation_fragment:
   - nirvana_labs.audit.connection
   - nirvana_labs.audit.query
@@ -162,14 +160,8 @@ audit_logs:
       user_agent: Mozilla/5.0
       target: {id: 5a6b7c8d-1e2f-4a3b-9c8d-7e6f5a4b3c2d, type: vm}
   contains:
-    id:
-      description: Unique id of the entry.
-      type: str
-      returned: always
-    action:
-      description: What was done, C(<resource>.<verb>), such as C(vm.deleted).
-      type: str
-      returned: always
+    id: {description: Unique id of the entry., type: str, returned: always}
+    action: {description: "What was done, C(<resource>.<verb>), such as C(vm.deleted).", type: str, returned: always}
     actor:
       description: Who did it.
       type: dict
@@ -184,30 +176,12 @@ audit_logs:
         type:
           description: V(user) or V(api_key).
           type: str
-    client_ip:
-      description: IPv4 or IPv6 address of the caller.
-      type: str
-      returned: always
-    created_at:
-      description: When it happened, RFC 3339.
-      type: str
-      returned: always
-    method:
-      description: HTTP method of the audited request.
-      type: str
-      returned: always
-    path:
-      description: Path of the audited request.
-      type: str
-      returned: always
-    status_code:
-      description: HTTP status the audited request got.
-      type: int
-      returned: always
-    user_agent:
-      description: User agent of the caller.
-      type: str
-      returned: always
+    client_ip: {description: IPv4 or IPv6 address of the caller., type: str, returned: always}
+    created_at: {description: "When it happened, RFC 3339.", type: str, returned: always}
+    method: {description: HTTP method of the audited request., type: str, returned: always}
+    path: {description: Path of the audited request., type: str, returned: always}
+    status_code: {description: HTTP status the audited request got., type: int, returned: always}
+    user_agent: {description: User agent of the caller., type: str, returned: always}
     target:
       description: The resource acted on, with C(id) and C(type); may be absent or V(null).
       type: dict

@@ -10,7 +10,8 @@ event source's parsing (``event_source.event_source_arguments``) and every piece
 documentation (scripts/render_doc_fragments.py: the doc fragments and the event source's
 options) come from it, so documentation and plugins cannot drift apart.
 
-    connection.py    CONNECTION_OPTIONS, missing_key_message, API_MODULE_ATTRIBUTES
+    connection.py    CONNECTION_OPTIONS, missing_key_message, API_MODULE_ATTRIBUTES and
+                     API_MODULE_REQUIREMENTS (the API modules' attributes fragment)
     filters.py       FILTER_OPTIONS: what selects entries (since, until, the filters, order)
     reading.py       READ_OPTIONS: how they are read (page_size ... scan_timeout)
     info.py          RESUME_OPTIONS (cursor), ID_OPTIONS (id), FIELDS_OPTIONS (fields)
@@ -29,6 +30,7 @@ __metaclass__ = type
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.connection import (  # noqa: F401
     API_MODULE_ATTRIBUTES,
+    API_MODULE_REQUIREMENTS,
     CONNECTION_OPTIONS,
     missing_key_message,
 )

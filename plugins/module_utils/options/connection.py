@@ -147,6 +147,8 @@ def missing_key_message(plugin=False):
             " %s) or the environment variable %s" % (schema["vars"][0], schema["env"][0]))
 
 
+# What the modules that read the API require, in one place (their attributes fragment).
+API_MODULE_REQUIREMENTS = ["requests"]
 # The shared ``attributes`` block of the modules that read the API (``action_group``: the
 # group through which ``module_defaults`` sets the connection once).
 API_MODULE_ATTRIBUTES = {

@@ -19,6 +19,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names 
     PREVIOUS_UNVERIFIED,
     REPORT_FORMATS,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import choice
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.settle import WINDOW_SETTLE
 
 EXPORT_OPTIONS = {
@@ -32,19 +33,14 @@ EXPORT_OPTIONS = {
             "Hidden C(.part) files of an interrupted export are removed by the next run.",
         ],
     ),
-    "format": dict(
-        type="str",
-        choices=list(EXPORT_FORMATS),
-        default=EXPORT_FORMATS[0],
-        description=[
-            "Data files to write. V(jsonl) writes C(audit_log.jsonl), the authoritative copy with"
-            " every field as the API sent it. V(csv) writes C(audit_log.csv), one row per entry"
-            " with nested fields flattened (C(actor.id), C(actor.name), C(actor.type),"
-            " C(target.id), C(target.type)) and any field the API adds in future kept, as"
-            " canonical JSON, in a last C(extra) column. V(both) writes both.",
-            "A data file of a format no longer asked for is removed from O(dest).",
-        ],
-    ),
+    "format": choice(EXPORT_FORMATS, [
+        "Data files to write. V(jsonl) writes C(audit_log.jsonl), the authoritative copy with"
+        " every field as the API sent it. V(csv) writes C(audit_log.csv), one row per entry"
+        " with nested fields flattened (C(actor.id), C(actor.name), C(actor.type),"
+        " C(target.id), C(target.type)) and any field the API adds in future kept, as"
+        " canonical JSON, in a last C(extra) column. V(both) writes both.",
+        "A data file of a format no longer asked for is removed from O(dest).",
+    ]),
     "settle": dict(
         type="str",
         default=WINDOW_SETTLE,
@@ -67,18 +63,13 @@ EXPORT_OPTIONS = {
             "Omit it for the first period of a chain.",
         ],
     ),
-    "previous_unverified": dict(
-        type="str",
-        choices=list(PREVIOUS_UNVERIFIED),
-        default=PREVIOUS_UNVERIFIED[0],
-        description=[
-            "What to do when the O(previous) bundle fails verification.",
-            "V(fail) fails the export, naming the bundle and the file that does not match.",
-            "V(link) links it anyway, with a warning, and records RV(previous.verified=false)"
-            " and the problems in the manifest, where M(nirvana_labs.audit.audit_log_verify)"
-            " reports them.",
-        ],
-    ),
+    "previous_unverified": choice(PREVIOUS_UNVERIFIED, [
+        "What to do when the O(previous) bundle fails verification.",
+        "V(fail) fails the export, naming the bundle and the file that does not match.",
+        "V(link) links it anyway, with a warning, and records RV(previous.verified=false)"
+        " and the problems in the manifest, where M(nirvana_labs.audit.audit_log_verify)"
+        " reports them.",
+    ]),
     "require_complete": dict(
         type="bool",
         default=True,

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import choice
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import ORDERS
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import ACTOR_TYPES
 
@@ -72,14 +73,9 @@ FILTER_OPTIONS = {
         "Only entries whose audited request got this HTTP status: a code (C(404)), an"
         " inclusive range (C(400-499)) or a class (C(5xx)).",
         _LIST_TEXT]),
-    "order": dict(
-        type="str",
-        default=ORDERS[0],
-        choices=list(ORDERS),
-        description=[
-            "Order of the entries: by creation time, newest or oldest first.",
-            "Asked of the server with C(sort); entries are re-ordered on the client when a"
-            " server ignores it.",
-        ],
-    ),
+    "order": choice(ORDERS, [
+        "Order of the entries: by creation time, newest or oldest first.",
+        "Asked of the server with C(sort); entries are re-ordered on the client when a"
+        " server ignores it.",
+    ]),
 }

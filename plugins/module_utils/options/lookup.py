@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import choice
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.settle import WINDOW_SETTLE
 
 CACHE_OPTIONS = {
@@ -34,35 +35,25 @@ CACHE_OPTIONS = {
 
 ON_MISSING = ("error", "warn", "skip")
 ON_MISSING_OPTIONS = {
-    "on_missing": dict(
-        type="str",
-        default="error",
-        choices=list(ON_MISSING),
-        description=[
-            "What an id with no entry does.",
-            "V(error) fails the lookup and names the id.",
-            "V(warn) leaves the entry out and warns.",
-            "V(skip) leaves the entry out silently.",
-        ],
-    ),
+    "on_missing": choice(ON_MISSING, [
+        "What an id with no entry does.",
+        "V(error) fails the lookup and names the id.",
+        "V(warn) leaves the entry out and warns.",
+        "V(skip) leaves the entry out silently.",
+    ]),
 }
 
 ON_INCOMPLETE = ("error", "warn")
 ON_INCOMPLETE_OPTIONS = {
-    "on_incomplete": dict(
-        type="str",
-        default="error",
-        choices=list(ON_INCOMPLETE),
-        description=[
-            "What a list known to be incomplete does: the server said how many entries match"
-            " (C(total_count)) and the lookup, having read to the end of the list, received"
-            " another number; or O(max_pages) or O(scan_timeout) stopped it.",
-            "V(error) fails the lookup with the reason. V(warn) returns what was received and"
-            " warns with the reason.",
-            "Completeness cannot be known, and the entries are returned without an error, when"
-            " the server sends no C(total_count), when the lookup stopped early because the"
-            " verified order left nothing more to match, or when O(max_results) cut the list"
-            " (a part was asked for). Each case but the last warns with the reason.",
-        ],
-    ),
+    "on_incomplete": choice(ON_INCOMPLETE, [
+        "What a list known to be incomplete does: the server said how many entries match"
+        " (C(total_count)) and the lookup, having read to the end of the list, received"
+        " another number; or O(max_pages) or O(scan_timeout) stopped it.",
+        "V(error) fails the lookup with the reason. V(warn) returns what was received and"
+        " warns with the reason.",
+        "Completeness cannot be known, and the entries are returned without an error, when"
+        " the server sends no C(total_count), when the lookup stopped early because the"
+        " verified order left nothing more to match, or when O(max_results) cut the list"
+        " (a part was asked for). Each case but the last warns with the reason.",
+    ]),
 }

@@ -61,6 +61,11 @@ def doc_options(*groups, **kwargs):
     return options
 
 
+def choice(choices, description):
+    """A string option taking one of ``choices``, the first being its default."""
+    return dict(type="str", choices=list(choices), default=choices[0], description=description)
+
+
 def _range_text(schema):
     """What a value must be, in the words the core uses for the same limits."""
     low, high, above = schema.get("minimum"), schema.get("maximum"), schema.get("above")

@@ -39,6 +39,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     API_MODULE_ATTRIBUTES,
+    API_MODULE_REQUIREMENTS,
     CONNECTION_OPTIONS,
     EVENT_SOURCE_GROUPS,
     EXPORT_OPTIONS,
@@ -74,7 +75,8 @@ def test_doc_fragments_are_rendered_from_the_schema():
     assert yaml.safe_load(QueryDocs.ON_MISSING) == {"options": doc_options(ON_MISSING_OPTIONS)}
     assert yaml.safe_load(ExportDocs.DOCUMENTATION) == {"options": doc_options(EXPORT_OPTIONS)}
     assert yaml.safe_load(ReportDocs.DOCUMENTATION) == {"options": doc_options(REPORT_OPTIONS)}
-    assert yaml.safe_load(AttributesDocs.DOCUMENTATION) == {"attributes": API_MODULE_ATTRIBUTES}
+    assert yaml.safe_load(AttributesDocs.DOCUMENTATION) == {
+        "attributes": API_MODULE_ATTRIBUTES, "requirements": API_MODULE_REQUIREMENTS}
 
 
 def test_argspec_and_docs_agree_on_every_option():
