@@ -33,10 +33,13 @@ def _import_schema():
     os.symlink(ROOT, os.path.join(base, "ansible_collections", "nirvana_labs", "audit"))
     sys.path.insert(0, base)
     from ansible_collections.nirvana_labs.audit.plugins.module_utils import options as schema
-    return schema
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+        event_source,
+    )
+    return schema, event_source
 
 
-options = _import_schema()
+options, event_source_schema = _import_schema()
 
 HEADER = '''# -*- coding: utf-8 -*-
 # Copyright: Nirvana Labs audit collection contributors
@@ -129,7 +132,7 @@ def render_event_source(text):
     start = begin[0] + 1
     while lines[start].startswith("#"):  # the markers' explanation stays
         start += 1
-    options_yaml = _yaml({"options": options.doc_options(*options.EVENT_SOURCE_GROUPS)})
+    options_yaml = _yaml({"options": options.doc_options(*event_source_schema.EVENT_SOURCE_GROUPS)})
     return "\n".join(lines[:start] + options_yaml.rstrip("\n").split("\n") + lines[end[0]:])
 
 

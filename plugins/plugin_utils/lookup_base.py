@@ -5,8 +5,8 @@
 
 It does what every lookup of the collection must do before reading anything: refuse options it
 does not know, render the variable-sourced options (and only those) with the templar, treat an
-empty string as not set, refuse numbers out of their bounds, name every place the API key can come from when it is missing, and
-turn an ``AuditLogError`` into an ``AnsibleLookupError``.
+empty string as not set, refuse numbers out of their bounds, name every place the API key can
+come from when it is missing, and turn an ``AuditLogError`` into an ``AnsibleLookupError``.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -17,8 +17,9 @@ options) come from it, so documentation and plugins cannot drift apart.
     info.py          RESUME_OPTIONS (cursor), ID_OPTIONS (id), FIELDS_OPTIONS (fields)
     lookup.py        the lookup's own: CACHE_OPTIONS, ON_MISSING_OPTIONS, ON_INCOMPLETE_OPTIONS
     evidence.py      EXPORT_OPTIONS, VERIFY_OPTIONS, REPORT_OPTIONS
-    event_source.py  SOURCE_OPTIONS, SOURCE_FILTER_OPTIONS, event_source_arguments
-    schema.py        what groups turn into: doc_options, bounds_error, pick, typed values
+    event_source.py  SOURCE_OPTIONS, SOURCE_FILTER_OPTIONS, event_source_arguments (imported
+                     by its path: the modules and the lookup need none of it, nor the poller)
+    schema.py        what groups turn into: doc_options, bounds_error, pick, choice, coerce
 
 Plain data and small functions; nothing here imports Ansible or talks HTTP. The core never
 imports the schema: the schema imports the constants the core owns.
@@ -28,45 +29,64 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.connection import (  # noqa: F401
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.connection import (
     API_MODULE_ATTRIBUTES,
     API_MODULE_REQUIREMENTS,
     CONNECTION_OPTIONS,
     missing_key_message,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.evidence import (  # noqa: F401
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.evidence import (
     EXPORT_OPTIONS,
     REPORT_OPTIONS,
     VERIFY_OPTIONS,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.event_source import (  # noqa: F401
-    EVENT_SOURCE_GROUPS,
-    SOURCE_FILTER_OPTIONS,
-    SOURCE_OPTIONS,
-    event_source_arguments,
-)
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.filters import (  # noqa: F401
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.filters import (
     FILTER_OPTIONS,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.info import (  # noqa: F401
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.info import (
     FIELDS_OPTIONS,
     ID_OPTIONS,
     RESUME_OPTIONS,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.lookup import (  # noqa: F401
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.lookup import (
     CACHE_OPTIONS,
     ON_INCOMPLETE,
     ON_INCOMPLETE_OPTIONS,
     ON_MISSING,
     ON_MISSING_OPTIONS,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.reading import (  # noqa: F401
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.reading import (
     READ_OPTIONS,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import (  # noqa: F401
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import (
     INI_SECTION,
     bounds_error,
     doc_options,
     out_of_bounds,
     pick,
 )
+
+__all__ = [
+    "API_MODULE_ATTRIBUTES",
+    "API_MODULE_REQUIREMENTS",
+    "CACHE_OPTIONS",
+    "CONNECTION_OPTIONS",
+    "EXPORT_OPTIONS",
+    "FIELDS_OPTIONS",
+    "FILTER_OPTIONS",
+    "ID_OPTIONS",
+    "INI_SECTION",
+    "ON_INCOMPLETE",
+    "ON_INCOMPLETE_OPTIONS",
+    "ON_MISSING",
+    "ON_MISSING_OPTIONS",
+    "READ_OPTIONS",
+    "REPORT_OPTIONS",
+    "RESUME_OPTIONS",
+    "VERIFY_OPTIONS",
+    "bounds_error",
+    "doc_options",
+    "missing_key_message",
+    "out_of_bounds",
+    "pick",
+]

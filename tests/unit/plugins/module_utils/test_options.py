@@ -41,7 +41,6 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import 
     API_MODULE_ATTRIBUTES,
     API_MODULE_REQUIREMENTS,
     CONNECTION_OPTIONS,
-    EVENT_SOURCE_GROUPS,
     EXPORT_OPTIONS,
     FILTER_OPTIONS,
     ID_OPTIONS,
@@ -49,9 +48,12 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import 
     READ_OPTIONS,
     REPORT_OPTIONS,
     RESUME_OPTIONS,
-    SOURCE_OPTIONS,
     bounds_error,
     doc_options,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.event_source import (
+    EVENT_SOURCE_GROUPS,
+    SOURCE_OPTIONS,
     event_source_arguments,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import (

@@ -100,7 +100,8 @@ class TestIdMode:
         assert client is None  # nothing was sent
 
     def test_every_list_option_is_covered_by_the_exclusion(self):
-        assert set(audit_log_info.LIST_OPTIONS) == set(FILTER_OPTIONS) | set(READ_OPTIONS) | {"cursor"}
+        assert set(audit_log_info.LIST_OPTIONS) == (
+            set(FILTER_OPTIONS) | set(READ_OPTIONS) | {"cursor"})
 
 
 class TestListMode:

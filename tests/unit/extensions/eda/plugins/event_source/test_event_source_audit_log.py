@@ -25,11 +25,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     AuthError,
     InvalidOption,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
-    EVENT_SOURCE_GROUPS,
-    doc_options,
-)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import doc_options
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.event_source import (
+    EVENT_SOURCE_GROUPS,
     event_source_arguments,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import FILTER_NAMES
