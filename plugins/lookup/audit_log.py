@@ -138,36 +138,16 @@ _raw:
   type: list
   elements: dict
   contains:
-    id:
-      description: Unique id of the entry.
-      type: str
-    action:
-      description: What was done, C(<resource>.<verb>), such as C(vm.deleted).
-      type: str
-    actor:
-      description: Who did it, with C(id), C(name) (may be V(null) for API keys) and C(type) (V(user) or V(api_key)).
-      type: dict
-    client_ip:
-      description: IPv4 or IPv6 address of the caller.
-      type: str
-    created_at:
-      description: When it happened, RFC 3339.
-      type: str
-    method:
-      description: HTTP method of the audited request.
-      type: str
-    path:
-      description: Path of the audited request.
-      type: str
-    status_code:
-      description: HTTP status the audited request got.
-      type: int
-    user_agent:
-      description: User agent of the caller.
-      type: str
-    target:
-      description: The resource acted on, with C(id) and C(type); may be absent or V(null).
-      type: dict
+    id: {description: Unique id of the entry., type: str}
+    action: {description: "What was done, C(<resource>.<verb>), such as C(vm.deleted).", type: str}
+    actor: {description: "Who did it, with C(id), C(name) (may be V(null) for API keys) and C(type) (V(user) or V(api_key)).", type: dict}
+    client_ip: {description: IPv4 or IPv6 address of the caller., type: str}
+    created_at: {description: "When it happened, RFC 3339.", type: str}
+    method: {description: HTTP method of the audited request., type: str}
+    path: {description: Path of the audited request., type: str}
+    status_code: {description: HTTP status the audited request got., type: int}
+    user_agent: {description: User agent of the caller., type: str}
+    target: {description: "The resource acted on, with C(id) and C(type); may be absent or V(null).", type: dict}
 """
 
 from ansible.errors import AnsibleLookupError
@@ -178,15 +158,17 @@ from ansible.utils.display import Display
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
     AuditLogClient,
     HAS_REQUESTS,
+    read_arguments,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import NotFoundError
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CACHE_OPTIONS,
     CONNECTION_OPTIONS,
     FIELDS_OPTIONS,
+    FILTER_OPTIONS,
     ON_INCOMPLETE_OPTIONS,
     ON_MISSING_OPTIONS,
-    QUERY_OPTIONS,
+    READ_OPTIONS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import (
@@ -210,15 +192,17 @@ display = Display()
 
 class LookupModule(SchemaLookupBase):
 
-    OPTION_GROUPS = (CONNECTION_OPTIONS, QUERY_OPTIONS, ON_MISSING_OPTIONS, FIELDS_OPTIONS,
-                     CACHE_OPTIONS, ON_INCOMPLETE_OPTIONS)
+    OPTION_GROUPS = (CONNECTION_OPTIONS, FILTER_OPTIONS, READ_OPTIONS, ON_MISSING_OPTIONS,
+                     FIELDS_OPTIONS, CACHE_OPTIONS, ON_INCOMPLETE_OPTIONS)
+    # The list options, which ids (terms) exclude.
+    LIST_GROUPS = (FILTER_OPTIONS, READ_OPTIONS)
 
     def run(self, terms, variables=None, **kwargs):
         if not HAS_REQUESTS:
             raise AnsibleLookupError(missing_required_lib("requests"))
         self.load_options(variables, kwargs)
         ids = self._ids(terms)
-        given = sorted(name for name in kwargs if name in QUERY_OPTIONS)
+        given = sorted(name for name in kwargs if any(name in group for group in self.LIST_GROUPS))
         if ids and given:
             raise AnsibleLookupError(
                 "ids (terms) and list options (%s) are mutually exclusive: pass ids to read"
@@ -260,15 +244,11 @@ class LookupModule(SchemaLookupBase):
         return entries
 
     def _read_list(self, client, connection, paths):
-        options = self.options_of(QUERY_OPTIONS)
+        options = self.options_of(*self.LIST_GROUPS)
         query = Query.from_options(options)
 
         def read():
-            entries, report = client.read(query, page_size=options["page_size"],
-                                          max_results=options["max_results"],
-                                          parallelism=options["parallelism"],
-                                          max_pages=options["max_pages"],
-                                          deadline=options["scan_timeout"])
+            entries, report = client.read(query, **read_arguments(options))
             return {"entries": project_all(entries, paths), "report": report}
 
         cache = None

@@ -30,10 +30,6 @@ description:
   - C(SHA256SUMS) is in the format C(sha256sum -c) reads, so anyone can verify the bundle with
     a stock tool and no Ansible, by running C(sha256sum -c SHA256SUMS) inside O(dest).
   - Usually run on the controller, with C(delegate_to=localhost) or in a play on C(localhost).
-author:
-  - Nirvana Labs (@nirvana-labs)
-requirements:
-  - requests
 extends_documentation_fragment:
   - nirvana_labs.audit.connection
   - nirvana_labs.audit.query
@@ -41,6 +37,8 @@ extends_documentation_fragment:
   - ansible.builtin.files
   - ansible.builtin.action_common_attributes
   - nirvana_labs.audit.attributes
+author:
+  - Nirvana Labs (@nirvana-labs)
 attributes:
   check_mode:
     support: full
@@ -367,7 +365,8 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import A
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
     EXPORT_OPTIONS,
-    QUERY_OPTIONS,
+    FILTER_OPTIONS,
+    READ_OPTIONS,
     pick,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
@@ -375,7 +374,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.version import 
 
 
 def build_module():
-    return schema_module((CONNECTION_OPTIONS, QUERY_OPTIONS, EXPORT_OPTIONS),
+    return schema_module((CONNECTION_OPTIONS, FILTER_OPTIONS, READ_OPTIONS, EXPORT_OPTIONS),
                          add_file_common_args=True)
 
 
@@ -386,7 +385,7 @@ def _terminate(signum, frame):
 
 def run(module):
     params = module.params
-    query = Query.from_options(pick(params, QUERY_OPTIONS))
+    query = Query.from_options(pick(params, FILTER_OPTIONS))
     client = AuditLogClient.from_options(pick(params, CONNECTION_OPTIONS))
     with client:
         return run_export(client, query, ExportOptions.from_params(params),

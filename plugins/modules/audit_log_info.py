@@ -10,8 +10,8 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: audit_log_info
-short_description: Read entries of the Nirvana Labs audit log
 version_added: 0.1.0
+short_description: Read entries of the Nirvana Labs audit log
 description:
   - Returns one entry of the Nirvana Labs cloud API audit log by O(id), or every entry that
     matches a time window and filters.
@@ -24,8 +24,6 @@ description:
   - Usually run on the controller, with C(delegate_to=localhost) or in a play on C(localhost).
 author:
   - Nirvana Labs (@nirvana-labs)
-requirements:
-  - requests
 extends_documentation_fragment:
   - nirvana_labs.audit.connection
   - nirvana_labs.audit.query
@@ -162,14 +160,8 @@ audit_logs:
       user_agent: Mozilla/5.0
       target: {id: 5a6b7c8d-1e2f-4a3b-9c8d-7e6f5a4b3c2d, type: vm}
   contains:
-    id:
-      description: Unique id of the entry.
-      type: str
-      returned: always
-    action:
-      description: What was done, C(<resource>.<verb>), such as C(vm.deleted).
-      type: str
-      returned: always
+    id: {description: Unique id of the entry., type: str, returned: always}
+    action: {description: "What was done, C(<resource>.<verb>), such as C(vm.deleted).", type: str, returned: always}
     actor:
       description: Who did it.
       type: dict
@@ -184,30 +176,12 @@ audit_logs:
         type:
           description: V(user) or V(api_key).
           type: str
-    client_ip:
-      description: IPv4 or IPv6 address of the caller.
-      type: str
-      returned: always
-    created_at:
-      description: When it happened, RFC 3339.
-      type: str
-      returned: always
-    method:
-      description: HTTP method of the audited request.
-      type: str
-      returned: always
-    path:
-      description: Path of the audited request.
-      type: str
-      returned: always
-    status_code:
-      description: HTTP status the audited request got.
-      type: int
-      returned: always
-    user_agent:
-      description: User agent of the caller.
-      type: str
-      returned: always
+    client_ip: {description: IPv4 or IPv6 address of the caller., type: str, returned: always}
+    created_at: {description: "When it happened, RFC 3339.", type: str, returned: always}
+    method: {description: HTTP method of the audited request., type: str, returned: always}
+    path: {description: Path of the audited request., type: str, returned: always}
+    status_code: {description: HTTP status the audited request got., type: int, returned: always}
+    user_agent: {description: User agent of the caller., type: str, returned: always}
     target:
       description: The resource acted on, with C(id) and C(type); may be absent or V(null).
       type: dict
@@ -383,13 +357,17 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module 
     run_or_fail,
     schema_module,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
+    AuditLogClient,
+    read_arguments,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import NotFoundError
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
-    ID_OPTIONS,
     FIELDS_OPTIONS,
-    QUERY_OPTIONS,
+    FILTER_OPTIONS,
+    ID_OPTIONS,
+    READ_OPTIONS,
     RESUME_OPTIONS,
     pick,
 )
@@ -404,12 +382,14 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import 
 )
 
 # Everything that only makes sense when listing; ``id`` excludes each of them.
-LIST_OPTIONS = tuple(sorted(QUERY_OPTIONS)) + tuple(sorted(RESUME_OPTIONS))
+LIST_OPTIONS = tuple(sorted(FILTER_OPTIONS)) + tuple(sorted(READ_OPTIONS)) + tuple(
+    sorted(RESUME_OPTIONS))
 
 
 def build_module():
     return schema_module(
-        (CONNECTION_OPTIONS, QUERY_OPTIONS, RESUME_OPTIONS, ID_OPTIONS, FIELDS_OPTIONS),
+        (CONNECTION_OPTIONS, FILTER_OPTIONS, READ_OPTIONS, RESUME_OPTIONS, ID_OPTIONS,
+         FIELDS_OPTIONS),
         mutually_exclusive=[("id", name) for name in LIST_OPTIONS],
     )
 
@@ -423,11 +403,8 @@ def read_one(client, entry_id):
 
 
 def read_list(client, params):
-    entries, report = client.read(Query.from_options(pick(params, QUERY_OPTIONS)),
-                                  page_size=params["page_size"],
-                                  max_results=params["max_results"], cursor=params["cursor"],
-                                  parallelism=params["parallelism"],
-                                  max_pages=params["max_pages"], deadline=params["scan_timeout"])
+    entries, report = client.read(Query.from_options(pick(params, FILTER_OPTIONS)),
+                                  cursor=params["cursor"], **read_arguments(params))
     return list_result(entries, report), report
 
 

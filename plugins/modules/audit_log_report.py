@@ -64,10 +64,10 @@ seealso:
 EXAMPLES = r"""
 - name: Export November, chained to October
   nirvana_labs.audit.audit_log_export:
-    since: "2026-11-01"
-    until: "2026-12-01"
     dest: /srv/evidence/2026-11
     previous: /srv/evidence/2026-10
+    since: "2026-11-01"
+    until: "2026-12-01"
   delegate_to: localhost
 
 - name: Report on it, October's addresses as the known ones

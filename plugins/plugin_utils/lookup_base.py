@@ -5,8 +5,8 @@
 
 It does what every lookup of the collection must do before reading anything: refuse options it
 does not know, render the variable-sourced options (and only those) with the templar, treat an
-empty string as not set, name every place the API key can come from when it is missing, and
-turn an ``AuditLogError`` into an ``AnsibleLookupError``.
+empty string as not set, refuse numbers out of their bounds, name every place the API key can
+come from when it is missing, and turn an ``AuditLogError`` into an ``AnsibleLookupError``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +21,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import AuditLogError
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     CONNECTION_OPTIONS,
+    bounds_error,
     missing_key_message,
 )
 
@@ -53,6 +54,10 @@ class SchemaLookupBase(LookupBase):
         direct = dict((k, v) for k, v in kwargs.items() if v != "")
         self._check_choices(direct)
         self.set_options(var_options=self._our_variables(variables), direct=direct)
+        # As the modules do: a number out of its bounds (0 included) is refused by name.
+        message = bounds_error(self.options_of(*self.OPTION_GROUPS), *self.OPTION_GROUPS)
+        if message:
+            raise AnsibleLookupError(message)
 
     def _check_choices(self, direct):
         """A value outside an option's choices fails with the choices listed (Ansible's own
@@ -91,8 +96,8 @@ class SchemaLookupBase(LookupBase):
                     rendered[name] = value
         return rendered
 
-    def options_of(self, group):
-        return dict((name, self.get_option(name)) for name in group)
+    def options_of(self, *groups):
+        return dict((name, self.get_option(name)) for group in groups for name in group)
 
     def connection_options(self):
         """The connection options, for ``AuditLogClient.from_options``; fails without a key."""

@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import read_arguments
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import manifest as mf
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import (
@@ -62,27 +63,26 @@ RECORDED_QUERY_OPTIONS = tuple(sorted(FILTER_NAMES + (
 class ExportOptions(object):
     """What an export needs besides the client and the query, as plain typed values.
 
-    ``query_options`` and ``connection`` are recorded in the manifest as given (the query
-    options as the user typed them; connection settings without the key).
+    ``read`` holds the keyword arguments of ``client.scan`` (``client.read_arguments``: only
+    the read settings given, so an unset one keeps the client's default and ``0`` reaches the
+    client's bounds check instead of passing for "not set"). ``query_options`` and
+    ``connection`` are recorded in the manifest as given (the query options as the user typed
+    them; connection settings without the key).
     """
 
-    def __init__(self, dest, format="jsonl", settle=WINDOW_SETTLE, previous=None, page_size=100,
-                 max_results=None, base_url=None, query_options=None, connection=None,
-                 previous_unverified="fail", parallelism=1, max_pages=None, deadline=None):
+    def __init__(self, dest, format="jsonl", settle=WINDOW_SETTLE, previous=None, read=None,
+                 base_url=None, query_options=None, connection=None, previous_unverified="fail"):
         self.dest = dest
         self.previous_unverified = previous_unverified or "fail"
         self.format = format or "jsonl"
         self.settle = settle
         self.previous = previous
-        self.page_size = page_size or 100
-        self.max_results = max_results
-        self.parallelism = parallelism or 1
+        # Scan guards among them (max_pages, deadline): a scan they stop is recorded as
+        # incomplete.
+        self.read = dict(read or {})
         self.base_url = base_url
         self.query_options = dict(query_options or {})
         self.connection = dict(connection or {})
-        # Scan guards (max_pages, scan_timeout): a scan they stop is recorded as incomplete.
-        self.max_pages = max_pages
-        self.deadline = deadline
 
     @classmethod
     def from_params(cls, params):
@@ -91,11 +91,7 @@ class ExportOptions(object):
             dest=params["dest"], format=params.get("format"),
             settle=params.get("settle", WINDOW_SETTLE), previous=params.get("previous"),
             previous_unverified=params.get("previous_unverified"),
-            page_size=params.get("page_size"), max_results=params.get("max_results"),
-            parallelism=params.get("parallelism"), base_url=params.get("base_url"),
-            max_pages=params.get("max_pages"), deadline=params.get("scan_timeout"),
-            # What was asked for, not how it was read: parallelism changes no entry, so a
-            # re-run with another value leaves the manifest as it was.
+            read=read_arguments(params), base_url=params.get("base_url"),
             query_options=dict((name, params.get(name)) for name in RECORDED_QUERY_OPTIONS),
             connection=dict((name, params.get(name)) for name in RECORDED_CONNECTION))
 
@@ -253,9 +249,7 @@ def run_export(client, query, options, check_mode=False, now=utc_now, version="0
     writer = BundleWriter(workdir, order=query.order, formats=options.format, run_size=run_size)
     extra_parts = []
     try:
-        scan = client.scan(query, page_size=options.page_size, max_results=options.max_results,
-                           parallelism=options.parallelism, prefetch=True,
-                           max_pages=options.max_pages, deadline=options.deadline)
+        scan = client.scan(query, prefetch=True, **options.read)
         for entry in scan:
             writer.add(entry)
         report = scan.report

@@ -24,7 +24,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     InvalidOption,
     NotFoundError,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import DEFAULT_BASE_URL
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import DEFAULT_BASE_URL
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import (
     clear_connection_env,
     patch_client,
@@ -190,6 +190,28 @@ class TestPrecedence:
         with pytest.raises(AnsibleLookupError, match="unknown options cursor, foo"):
             lookup_plugin.run([], variables={}, api_key=API_KEY, foo=1, cursor="x")
         assert fake.client is None
+
+    @pytest.mark.parametrize("name,must,value", [
+        (name, must, value) for name, must in [
+            ("timeout", "must be more than 0 and at most 3600 seconds"),
+            ("max_body_bytes", "must be a whole number of at least 1024"),
+            ("page_size", "must be a whole number from 10 to 100"),
+            ("max_results", "must be a whole number of at least 1"),
+            ("parallelism", "must be a whole number from 1 to 16"),
+            ("max_pages", "must be a whole number of at least 1"),
+            ("scan_timeout", "must be a number above 0"),
+        ] for value in (0, -1)] + [("max_retries", "must be a whole number from 0 to 10", -1)])
+    def test_zero_and_negative_numbers_are_refused_by_name(self, lookup_plugin, fake, name,
+                                                           must, value):
+        # page_size: 0 used to be read as 100, scan_timeout: 0 named the internal "deadline".
+        with pytest.raises(AnsibleLookupError) as err:
+            lookup_plugin.run([], variables={}, api_key=API_KEY, **{name: value})
+        assert str(err.value) == "%s: %s" % (name, must)
+        assert fake.client is None
+
+    def test_max_retries_zero_means_no_retries_and_is_taken(self, lookup_plugin, fake):
+        lookup_plugin.run(["a"], variables={}, api_key=API_KEY, max_retries=0)
+        assert fake.client.options["max_retries"] == 0
 
     def test_bad_typed_option_is_an_ansible_error(self, lookup_plugin, fake):
         with pytest.raises(AnsibleError) as err:

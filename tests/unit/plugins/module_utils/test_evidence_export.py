@@ -24,7 +24,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     InvalidOption,
     TransportError,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import QUERY_OPTIONS
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+    FILTER_OPTIONS,
+    READ_OPTIONS,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import FakeClient
@@ -39,7 +42,7 @@ SINCE, UNTIL = "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"
 
 
 def options(dest, **overrides):
-    opts = dict((name, None) for name in QUERY_OPTIONS)
+    opts = dict((name, None) for group in (FILTER_OPTIONS, READ_OPTIONS) for name in group)
     opts.update(page_size=100, order="newest_first", since=SINCE, until=UNTIL, dest=str(dest),
                 format="both", settle="5m", previous=None, base_url="http://127.0.0.1:9",
                 timeout=60.0, validate_certs=True, ca_path=None, max_retries=2, use_proxy=True,

@@ -8,7 +8,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import subprocess
+import sys
 
+import pytest
 import yaml
 
 from ansible_collections.nirvana_labs.audit.plugins.doc_fragments.attributes import (
@@ -29,18 +32,29 @@ from ansible_collections.nirvana_labs.audit.plugins.doc_fragments.report import 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module import (
     argument_spec,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import CONNECTION_NAMES
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
+    CONNECTION_NAMES,
+    READ_SETTING_NAMES,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
     API_MODULE_ATTRIBUTES,
+    API_MODULE_REQUIREMENTS,
     CONNECTION_OPTIONS,
     EXPORT_OPTIONS,
+    FILTER_OPTIONS,
     ID_OPTIONS,
     ON_MISSING_OPTIONS,
-    QUERY_OPTIONS,
+    READ_OPTIONS,
     REPORT_OPTIONS,
     RESUME_OPTIONS,
     bounds_error,
     doc_options,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.event_source import (
+    EVENT_SOURCE_GROUPS,
+    SOURCE_OPTIONS,
+    event_source_arguments,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import (
     ACTOR_TYPES,
@@ -56,17 +70,19 @@ def test_doc_fragments_are_rendered_from_the_schema():
     assert yaml.safe_load(Connection.DOCUMENTATION) == {"options": doc_options(CONNECTION_OPTIONS)}
     assert yaml.safe_load(Connection.PLUGINS) == {
         "options": doc_options(CONNECTION_OPTIONS, plugin=True)}
-    assert yaml.safe_load(QueryDocs.DOCUMENTATION) == {"options": doc_options(QUERY_OPTIONS)}
+    assert yaml.safe_load(QueryDocs.DOCUMENTATION) == {
+        "options": doc_options(FILTER_OPTIONS, READ_OPTIONS)}
     assert yaml.safe_load(QueryDocs.RESUME) == {"options": doc_options(RESUME_OPTIONS)}
     assert yaml.safe_load(QueryDocs.ID) == {"options": doc_options(ID_OPTIONS)}
     assert yaml.safe_load(QueryDocs.ON_MISSING) == {"options": doc_options(ON_MISSING_OPTIONS)}
     assert yaml.safe_load(ExportDocs.DOCUMENTATION) == {"options": doc_options(EXPORT_OPTIONS)}
     assert yaml.safe_load(ReportDocs.DOCUMENTATION) == {"options": doc_options(REPORT_OPTIONS)}
-    assert yaml.safe_load(AttributesDocs.DOCUMENTATION) == {"attributes": API_MODULE_ATTRIBUTES}
+    assert yaml.safe_load(AttributesDocs.DOCUMENTATION) == {
+        "attributes": API_MODULE_ATTRIBUTES, "requirements": API_MODULE_REQUIREMENTS}
 
 
 def test_argspec_and_docs_agree_on_every_option():
-    spec = argument_spec(CONNECTION_OPTIONS, QUERY_OPTIONS)
+    spec = argument_spec(CONNECTION_OPTIONS, FILTER_OPTIONS, READ_OPTIONS)
     documented = dict(yaml.safe_load(Connection.DOCUMENTATION)["options"])
     documented.update(yaml.safe_load(QueryDocs.DOCUMENTATION)["options"])
     assert set(spec) == set(documented)
@@ -106,12 +122,11 @@ def test_bounds_are_in_the_schema_and_not_in_the_docs():
 
 def test_schema_names_are_the_cores_names():
     """The schema documents exactly what the core takes: the client's connection settings and
-    the query's filters (the list options beside them are paging and order)."""
+    read settings, and the query's filters with the order."""
     assert tuple(CONNECTION_OPTIONS) == CONNECTION_NAMES
-    assert set(FILTER_NAMES) <= set(QUERY_OPTIONS)
-    paging = {"page_size", "max_results", "order", "max_pages", "scan_timeout", "parallelism"}
-    assert set(QUERY_OPTIONS) - set(FILTER_NAMES) == paging
-    assert QUERY_OPTIONS["actor_type"]["choices"] == list(ACTOR_TYPES)
+    assert set(READ_OPTIONS) == set(READ_SETTING_NAMES)
+    assert set(FILTER_OPTIONS) == set(FILTER_NAMES) | {"order"}
+    assert FILTER_OPTIONS["actor_type"]["choices"] == list(ACTOR_TYPES)
 
 
 def test_the_roles_filters_are_the_querys_filters():
@@ -122,4 +137,117 @@ def test_the_roles_filters_are_the_querys_filters():
     assert set(spec["options"]) == set(FILTER_NAMES) - window
     for name, option in spec["options"].items():
         assert (option["type"], option["elements"]) == ("list", "str"), name
-        assert option.get("choices") == QUERY_OPTIONS[name].get("choices"), name
+        assert option.get("choices") == FILTER_OPTIONS[name].get("choices"), name
+
+
+def test_the_event_source_documents_what_the_schema_says():
+    """Its DOCUMENTATION's options are rendered from the schema (between its markers); on
+    failure: python scripts/render_doc_fragments.py"""
+    path = os.path.join(ROOT, "extensions", "eda", "plugins", "event_source", "audit_log.py")
+    with open(path) as handle:
+        text = handle.read()
+    documentation = text.split('DOCUMENTATION = r"""', 1)[1].split('"""', 1)[0]
+    assert yaml.safe_load(documentation)["options"] == doc_options(*EVENT_SOURCE_GROUPS)
+
+
+def test_the_render_script_check_fails_on_stale_documentation(tmp_path):
+    """``--check`` exits 0 on the committed tree and 1 once a generated block is edited."""
+    script = os.path.join(ROOT, "scripts", "render_doc_fragments.py")
+    ok = subprocess.run([sys.executable, script, "--check"], stdout=subprocess.PIPE,
+                        universal_newlines=True, check=False)
+    assert ok.returncode == 0, ok.stdout
+    copy = tmp_path / "render.py"
+    with open(script) as handle:
+        source = handle.read()
+    # The same script against a copy of the event source whose options were edited by hand.
+    source_path = os.path.join(ROOT, "extensions", "eda", "plugins", "event_source",
+                               "audit_log.py")
+    edited = tmp_path / "audit_log.py"
+    with open(source_path) as handle:
+        edited.write_text(handle.read().replace("Seconds between the end of a poll",
+                                                "Seconds between polls"))
+    copy.write_text(source.replace(
+        'ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))',
+        "ROOT = %r" % ROOT).replace(
+        'EVENT_SOURCE = os.path.join(ROOT, "extensions", "eda", "plugins", "event_source",'
+        ' "audit_log.py")', "EVENT_SOURCE = %r" % str(edited)))
+    stale = subprocess.run([sys.executable, str(copy), "--check"], stdout=subprocess.PIPE,
+                           universal_newlines=True, check=False)
+    assert stale.returncode == 1
+    assert str(edited) in stale.stdout
+
+
+# Every int and float option: 0 and a negative value are refused with a message naming the
+# option (max_retries excepted for 0, documented as "no retries").
+NUMBERS = [
+    ("timeout", "timeout: must be more than 0 and at most 3600 seconds"),
+    ("max_retries", "max_retries: must be a whole number from 0 to 10"),
+    ("max_body_bytes", "max_body_bytes: must be a whole number of at least 1024"),
+    ("page_size", "page_size: must be a whole number from 10 to 100"),
+    ("max_results", "max_results: must be a whole number of at least 1"),
+    ("parallelism", "parallelism: must be a whole number from 1 to 16"),
+    ("max_pages", "max_pages: must be a whole number of at least 1"),
+    ("scan_timeout", "scan_timeout: must be a number above 0"),
+    ("top", "top: must be a whole number of at least 1"),
+    ("list_limit", "list_limit: must be a whole number of at least 1"),
+    ("interval", "interval: must be from 0.1 to 86400 seconds"),
+    ("settle", "settle: must be more than 0 and at most 86400 seconds"),
+]
+GROUPS = (CONNECTION_OPTIONS, READ_OPTIONS, REPORT_OPTIONS, SOURCE_OPTIONS)
+
+
+def test_every_numeric_option_has_bounds():
+    numeric = sorted(name for group in GROUPS + (FILTER_OPTIONS, EXPORT_OPTIONS)
+                     for name, schema in group.items() if schema["type"] in ("int", "float"))
+    assert numeric == sorted(name for name, dummy in NUMBERS)
+
+
+@pytest.mark.parametrize("name,message", NUMBERS)
+@pytest.mark.parametrize("value", [0, -1, -0.5])
+def test_zero_and_negatives_are_refused_by_name(name, message, value):
+    if name == "max_retries" and value == 0:
+        assert bounds_error({name: 0}, *GROUPS) is None
+        return
+    assert bounds_error({name: value}, *GROUPS) == message
+
+
+def test_bounds_refuse_nan_and_keep_the_edges():
+    assert bounds_error({"scan_timeout": float("nan")}, READ_OPTIONS) == (
+        "scan_timeout: must be a number above 0")
+    assert bounds_error({"page_size": 10, "parallelism": 16, "timeout": 3600, "interval": 0.1,
+                         "settle": 86400, "max_retries": 10}, *GROUPS) is None
+    assert bounds_error({"page_size": 101}, READ_OPTIONS) == (
+        "page_size: must be a whole number from 10 to 100")
+
+
+def test_event_source_arguments_fall_back_to_the_environment_and_type_them():
+    connection, filters, source = event_source_arguments(
+        {"action": "vm.deleted", "eda_feedback_queue": object(), "interval": "2",
+         "ordered": "yes"},
+        environ={"NIRVANA_LABS_API_KEY": "k", "NIRVANA_LABS_VALIDATE_CERTS": "no",
+                 "NIRVANA_LABS_MAX_RETRIES": "4", "NIRVANA_LABS_TIMEOUT": "2.5"})
+    assert (connection["api_key"], connection["validate_certs"], connection["max_retries"],
+            connection["timeout"], connection["use_proxy"]) == ("k", False, 4, 2.5, True)
+    assert filters == {"action": "vm.deleted"}
+    assert source == {"since": "now", "interval": 2.0, "settle": 30.0, "ordered": True,
+                      "state_file": None}
+
+
+@pytest.mark.parametrize("args,option,message", [
+    ({}, "api_key", "api_key: is required; set it or NIRVANA_LABS_API_KEY"),
+    ({"api_key": "k", "colour": "blue"}, "colour",
+     "colour: is not an option of nirvana_labs.audit.audit_log"),
+    ({"api_key": "k", "until": "1d"}, "until",
+     "until: is not an option of nirvana_labs.audit.audit_log"),
+    ({"api_key": "k", "validate_certs": "perhaps"}, "validate_certs",
+     "validate_certs: must be a boolean"),
+    ({"api_key": "k", "max_retries": "1.5"}, "max_retries", "max_retries: must be a whole number"),
+    ({"api_key": "k", "interval": "soon"}, "interval", "interval: must be a number of seconds"),
+    ({"api_key": "k", "interval": 0}, "interval", "interval: must be from 0.1 to 86400 seconds"),
+    ({"api_key": "k", "settle": -1}, "settle",
+     "settle: must be more than 0 and at most 86400 seconds"),
+])
+def test_event_source_arguments_refuse_with_a_clear_message(args, option, message):
+    with pytest.raises(InvalidOption) as err:
+        event_source_arguments(args, environ={})
+    assert (err.value.option, str(err.value)) == (option, message)

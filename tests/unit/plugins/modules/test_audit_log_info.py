@@ -29,7 +29,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     NotFoundError,
     TransportError,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import QUERY_OPTIONS
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+    FILTER_OPTIONS,
+    READ_OPTIONS,
+)
 from ansible_collections.nirvana_labs.audit.plugins.modules import audit_log_info
 
 API_KEY = "nl-unit-secret-8c1f2e9a77"
@@ -97,7 +100,8 @@ class TestIdMode:
         assert client is None  # nothing was sent
 
     def test_every_list_option_is_covered_by_the_exclusion(self):
-        assert set(audit_log_info.LIST_OPTIONS) == set(QUERY_OPTIONS) | {"cursor"}
+        assert set(audit_log_info.LIST_OPTIONS) == (
+            set(FILTER_OPTIONS) | set(READ_OPTIONS) | {"cursor"})
 
 
 class TestListMode:

@@ -16,7 +16,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.export
     ExportOptions,
     run_export,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import QUERY_OPTIONS
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+    FILTER_OPTIONS,
+    READ_OPTIONS,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.modules import audit_log_report
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import FakeClient, run_module
@@ -28,7 +31,7 @@ NOW = datetime.datetime(2026, 11, 28, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
 
 def export(dest, entries):
-    opts = dict((name, None) for name in QUERY_OPTIONS)
+    opts = dict((name, None) for group in (FILTER_OPTIONS, READ_OPTIONS) for name in group)
     opts.update(page_size=100, order="newest_first", since="2026-11-01", until="2026-11-02",
                 dest=str(dest), format="jsonl", settle="5m", base_url="http://127.0.0.1:9")
     run_export(FakeClient(entries), Query.from_options(opts, now=NOW),

@@ -20,10 +20,17 @@ import sys
 import pytest
 import yaml
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import CONNECTION_NAMES
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     AuthError,
     InvalidOption,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import doc_options
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.event_source import (
+    EVENT_SOURCE_GROUPS,
+    event_source_arguments,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import FILTER_NAMES
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.emulator_support import (
     start_emulator,
 )
@@ -175,41 +182,76 @@ def test_a_bad_argument_stops_it_before_any_request(emulator, args, option):
     assert emulator.stats()["requests"] == 0
 
 
-def test_connection_options_fall_back_to_the_environment():
-    connection, filters, source = PLUGIN["parse_args"](
-        {"action": "vm.deleted", "eda_feedback_queue": object()},
-        environ={"NIRVANA_LABS_API_KEY": "k", "NIRVANA_LABS_VALIDATE_CERTS": "no",
-                 "NIRVANA_LABS_MAX_RETRIES": "4", "NIRVANA_LABS_TIMEOUT": "2.5"})
-    assert (connection["api_key"], connection["validate_certs"], connection["max_retries"],
-            connection["timeout"]) == ("k", False, 4, 2.5)
-    assert filters == {"action": "vm.deleted"} and source["state_file"] is None
+def test_it_reads_its_arguments_with_the_schema_and_the_environment(monkeypatch):
+    """The source parses nothing itself: the schema's function reads the arguments and the
+    NIRVANA_LABS_* environment (tests/unit/plugins/module_utils/test_options.py covers it)."""
+    assert PLUGIN["event_source_arguments"] is event_source_arguments
+    monkeypatch.delenv("NIRVANA_LABS_API_KEY", raising=False)
     with pytest.raises(InvalidOption) as err:
-        PLUGIN["parse_args"]({}, environ={})
-    assert err.value.option == "api_key"
+        run(lambda: PLUGIN["main"](asyncio.Queue(), {}))
+    assert str(err.value) == "api_key: is required; set it or NIRVANA_LABS_API_KEY"
+
+
+@pytest.mark.parametrize("name,must,value", [
+    (name, must, value) for name, must in [
+        ("timeout", "must be more than 0 and at most 3600 seconds"),
+        ("max_body_bytes", "must be a whole number of at least 1024"),
+        ("interval", "must be from 0.1 to 86400 seconds"),
+        ("settle", "must be more than 0 and at most 86400 seconds"),
+    ] for value in (0, -1)] + [("max_retries", "must be a whole number from 0 to 10", -1)])
+def test_zero_and_negative_numbers_stop_it_with_a_message(name, must, value):
+    args = {"api_key": "k", "base_url": "http://127.0.0.1:9", name: value}
+    with pytest.raises(InvalidOption) as err:
+        run(lambda: PLUGIN["main"](asyncio.Queue(), args))
+    assert str(err.value) == "%s: %s" % (name, must)
+
+
+def test_a_zero_from_the_environment_is_refused_too(monkeypatch):
+    monkeypatch.setenv("NIRVANA_LABS_API_KEY", "k")
+    monkeypatch.setenv("NIRVANA_LABS_TIMEOUT", "0")
+    with pytest.raises(InvalidOption) as err:
+        run(lambda: PLUGIN["main"](asyncio.Queue(), {}))
+    assert str(err.value) == "timeout: must be more than 0 and at most 3600 seconds"
 
 
 def test_documentation_lists_exactly_the_options_it_takes():
-    documented = set(yaml.safe_load(PLUGIN["DOCUMENTATION"])["options"])
-    taken = set(PLUGIN["CONNECTION"]) | set(PLUGIN["FILTERS"]) | set(PLUGIN["SOURCE_OPTIONS"])
-    assert documented == taken
+    documented = yaml.safe_load(PLUGIN["DOCUMENTATION"])["options"]
+    assert documented == doc_options(*EVENT_SOURCE_GROUPS)
+    assert set(documented) == set(FILTER_NAMES) - {"since", "until"} | set(CONNECTION_NAMES) | {
+        "since", "interval", "settle", "ordered", "state_file"}
     assert yaml.safe_load(PLUGIN["EXAMPLES"])[0]["sources"][0]["nirvana_labs.audit.audit_log"]
 
 
-def test_it_imports_the_collection_without_a_loader_or_pythonpath(tmp_path):
-    """As ansible-rulebook loads it: runpy in a fresh interpreter, no collection finder, no
-    PYTHONPATH, from an installed collection's layout."""
-    collection = tmp_path / "ansible_collections" / "nirvana_labs" / "audit"
-    for part in ("plugins/module_utils", "extensions/eda/plugins/event_source"):
-        shutil.copytree(os.path.join(ROOT, part), str(collection / part))
+def run_as_rulebook_does(path, cwd):
+    """runpy in a fresh interpreter, no collection finder, no PYTHONPATH."""
     env = dict((k, v) for k, v in os.environ.items() if k != "PYTHONPATH")
     code = ("import runpy, sys; g = runpy.run_path(sys.argv[1]); "
             "print(g['main'].__module__, g['AuditLogPoller'].__module__)")
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(collection / "extensions/eda/plugins/event_source/audit_log.py")],
-        cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        universal_newlines=True, check=False)
+    return subprocess.run([sys.executable, "-c", code, str(path)], cwd=str(cwd), env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, check=False)
+
+
+def test_it_imports_the_collection_without_a_loader_or_pythonpath(tmp_path):
+    """As ansible-rulebook loads it, from an installed collection's layout."""
+    collection = tmp_path / "ansible_collections" / "nirvana_labs" / "audit"
+    for part in ("plugins/module_utils", "extensions/eda/plugins/event_source"):
+        shutil.copytree(os.path.join(ROOT, part), str(collection / part))
+    out = run_as_rulebook_does(collection / "extensions/eda/plugins/event_source/audit_log.py",
+                               tmp_path)
     assert out.returncode == 0, out.stderr
     assert "ansible_collections.nirvana_labs.audit.plugins.module_utils.poller" in out.stdout
+
+
+def test_outside_a_collection_it_fails_with_a_clear_import_error(tmp_path):
+    loose = tmp_path / "event_source" / "audit_log.py"
+    loose.parent.mkdir()
+    shutil.copy(SOURCE, str(loose))
+    out = run_as_rulebook_does(loose, tmp_path)
+    assert out.returncode != 0
+    assert "ImportError: nirvana_labs.audit.audit_log: %s is not inside an installed" % loose \
+        in out.stderr
+    assert "no ansible_collections folder above it" in out.stderr
 
 
 def test_a_stop_signal_during_a_hand_over_is_raised_right_after_it():

@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nirvana Labs audit collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The options of the evidence modules: audit_log_export (beside the connection, filters
+and read settings), audit_log_verify and audit_log_report.
+
+The formats, names and defaults are the evidence code's own (``evidence/names.py``); the
+schema imports them to document them, never the other way round.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import (
+    DEFAULT_LIST_LIMIT,
+    DEFAULT_TOP,
+    EXPORT_FORMATS,
+    PREVIOUS_UNVERIFIED,
+    REPORT_FORMATS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import choice
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.settle import WINDOW_SETTLE
+
+EXPORT_OPTIONS = {
+    "dest": dict(
+        type="path",
+        required=True,
+        description=[
+            "Directory of the bundle. Created when missing.",
+            "The module owns the files C(audit_log.jsonl), C(audit_log.csv), C(manifest.json) and"
+            " C(SHA256SUMS) in it and leaves every other file alone. Use one directory per period.",
+            "Hidden C(.part) files of an interrupted export are removed by the next run.",
+        ],
+    ),
+    "format": choice(EXPORT_FORMATS, [
+        "Data files to write. V(jsonl) writes C(audit_log.jsonl), the authoritative copy with"
+        " every field as the API sent it. V(csv) writes C(audit_log.csv), one row per entry"
+        " with nested fields flattened (C(actor.id), C(actor.name), C(actor.type),"
+        " C(target.id), C(target.type)) and any field the API adds in future kept, as"
+        " canonical JSON, in a last C(extra) column. V(both) writes both.",
+        "A data file of a format no longer asked for is removed from O(dest).",
+    ]),
+    "settle": dict(
+        type="str",
+        default=WINDOW_SETTLE,
+        description=[
+            "How long after its end a window is taken as final, that is, no longer receiving"
+            " entries. A bundle whose window ended less than this before the run is marked not"
+            " final (RV(final=false)); run the export again later to get the settled period.",
+            "Seconds (V(300)) or a number and a unit C(s), C(m), C(h), C(d) or C(w) (V(5m), V(1h)).",
+        ],
+    ),
+    "previous": dict(
+        type="path",
+        description=[
+            "The previous bundle of a chain of periods, its directory or its C(manifest.json).",
+            "Its manifest's SHA-256 is recorded in this manifest, so the periods form a chain in"
+            " which altering an earlier bundle is evident, and RV(previous.contiguous) says whether"
+            " the previous window ends exactly where this one starts.",
+            "The previous bundle is verified first (its files against its C(SHA256SUMS)); see"
+            " O(previous_unverified).",
+            "Omit it for the first period of a chain.",
+        ],
+    ),
+    "previous_unverified": choice(PREVIOUS_UNVERIFIED, [
+        "What to do when the O(previous) bundle fails verification.",
+        "V(fail) fails the export, naming the bundle and the file that does not match.",
+        "V(link) links it anyway, with a warning, and records RV(previous.verified=false)"
+        " and the problems in the manifest, where M(nirvana_labs.audit.audit_log_verify)"
+        " reports them.",
+    ]),
+    "require_complete": dict(
+        type="bool",
+        default=True,
+        description=[
+            "Fail the task when the scan is known to be incomplete: the server said how many"
+            " entries match (C(total_count)) and another number was received, or"
+            " O(max_pages) or O(scan_timeout) stopped the scan.",
+            "The bundle is written first, its manifest saying C(complete: false) and why, so"
+            " that what was received can be examined; then the task fails with the reason.",
+            "When completeness cannot be known (a server without C(total_count), a scan stopped"
+            " early on a verified order) the task succeeds with RV(complete=null), and"
+            " RV(completeness.reason) says why.",
+            "V(false) writes the bundle and only warns.",
+        ],
+    ),
+}
+
+VERIFY_OPTIONS = {
+    "bundles": dict(
+        type="list",
+        elements="path",
+        required=True,
+        description=[
+            "The bundles of the chain, each a bundle directory (or its C(manifest.json)), or a"
+            " directory whose subdirectories are the bundles, such as the parent of one"
+            " directory per period.",
+            "The order does not matter; the bundles are sorted by window and checked newest to"
+            " oldest.",
+        ],
+    ),
+    "fail_on_broken": dict(
+        type="bool",
+        default=True,
+        description=[
+            "Fail when any file, link or window does not verify; the result still carries every"
+            " bundle's verdict.",
+            "With V(false) the module succeeds and RV(ok) says whether the chain is intact.",
+        ],
+    ),
+}
+
+REPORT_OPTIONS = {
+    "src": dict(
+        type="path",
+        required=True,
+        description=[
+            "The bundle directory, as written by M(nirvana_labs.audit.audit_log_export) with"
+            " O(nirvana_labs.audit.audit_log_export#module:format=jsonl) or V(both).",
+        ],
+    ),
+    "dest": dict(
+        type="path",
+        description=[
+            "Directory to write the report files to. Defaults to O(src).",
+            "The report files are not listed in the bundle's C(SHA256SUMS). They summarise the"
+            " evidence and are not part of it, and can be regenerated from it at any time.",
+        ],
+    ),
+    "baseline": dict(
+        type="list",
+        elements="path",
+        default=[],
+        description=[
+            "Earlier bundles whose client IPs are known. A client IP of this window that none of"
+            " them holds is listed as seen for the first time.",
+            "Usually the previous period's bundle, the one given as"
+            " O(nirvana_labs.audit.audit_log_export#module:previous) to the export.",
+            "Without a baseline every address of the window counts as first seen, and the report"
+            " says so.",
+        ],
+    ),
+    "top": dict(
+        type="int",
+        default=DEFAULT_TOP,
+        minimum=1,
+        description=["Rows in the top actors, actions and target types tables."],
+    ),
+    "list_limit": dict(
+        type="int",
+        default=DEFAULT_LIST_LIMIT,
+        minimum=1,
+        description=["Most failed calls, deletions and new client IPs listed one by one (all are"
+                     " counted)."],
+    ),
+    "formats": dict(
+        type="list",
+        elements="str",
+        choices=list(REPORT_FORMATS),
+        default=list(REPORT_FORMATS),
+        non_empty=True,
+        description=["Report files to write, V(markdown) (C(report.md)) and V(html) (C(report.html))."],
+    ),
+    "title": dict(
+        type="str",
+        description=["Title of the report. Defaults to the window."],
+    ),
+    "require_verified": dict(
+        type="bool",
+        default=True,
+        description=[
+            "Refuse to report on a bundle whose files do not match its C(SHA256SUMS).",
+            "With V(false) the report is written with a warning at the top.",
+        ],
+    ),
+}
