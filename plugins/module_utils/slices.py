@@ -284,14 +284,16 @@ def _honours_bounds(parent, children):
     each child's first page lies inside that child's bounds, and the children's counts add up
     to at least the parent's (more by the entries on the shared boundaries, which inclusive
     bounds count twice). A server ignoring the bounds answers every child with the parent's
-    count and the same first page; one that loses entries only when asked for a narrow range
-    counts fewer in the children than in the parent.
+    count and the same first page (which cannot lie inside every child); one that loses
+    entries only when asked for a narrow range counts fewer in the children than in the
+    parent. A loss the counts of one level hide shows when the slices are read (their union
+    is compared with the window's count).
     """
     if any(child.count is None or not child.page_inside() for child in children):
         return _IGNORED
     total = sum(child.count for child in children)
-    if parent.count and total >= 2 * parent.count:
-        return _IGNORED
+    if parent.count and all(child.count == parent.count for child in children):
+        return _IGNORED  # (a burst on a shared boundary may well double the sum: not this)
     if total < parent.count:
         return ("the server's counts for parts of a time range (%d together) fall short of"
                 " its count for the range (%d)" % (total, parent.count))
@@ -442,26 +444,23 @@ class ParallelScan(object):
             workers.close()
 
     def _sequential(self, whole, reason, spent):
-        """One Scan of the window. When the server showed it honours the bounds (the window's
-        first page lay inside them), every entry is checked as a slice's is: a later page
-        that ignores them, or an entry repeated pages apart, cannot pass for complete."""
-        params = first_page_params(self.query, self.page_size)
-        reused = params == whole.params(self.page_size)
-        if not reused:
-            spent += 1  # the probe widened a fractional window to whole seconds
-        honoured = whole.count is not None and reason != _IGNORED and whole.page_inside()
-        page = whole.take_page()
-        checker = CheckedQuery(self.query, distinct=honoured)
-        scan = Scan(_PrimedTransport(self._transport, params, page),
-                    checker if honoured else self.query,
-                    page_size=self.page_size, early_stop=self.early_stop)
+        """One Scan of the window, with the bounds the probe sent (whole seconds: its first
+        page is reused). Unless the server ignored the bounds on that page (the seed
+        generation: the Scan's own bounded checks then), every entry is checked as a slice's
+        is: a later page that ignores them, or an entry repeated pages apart, cannot pass for
+        complete (this remembers the window's ids, as the slices' read does)."""
+        honoured = whole.count is not None and whole.page_inside()
+        checker = whole.checked(distinct=honoured)
+        scan = Scan(_PrimedTransport(self._transport, whole.params(self.page_size),
+                                     whole.take_page()),
+                    checker, page_size=self.page_size, early_stop=self.early_stop)
         self.report = scan.report
         self.report["parallel"] = {"used": False, "reason": reason, "probes": spent}
         self.report["pages"] += spent
         yield from (Prefetched(scan) if self.prefetch else scan)
+        checker.release()
         if honoured:
-            checker.release()
-            verdict(self.report, checker, whole.count if reused else None, "the window")
+            verdict(self.report, checker, whole.count, "the window")
             self.report["duplicates"] += checker.repeats
 
     def _scan_slices(self, slices, stop):
