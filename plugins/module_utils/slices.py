@@ -453,7 +453,9 @@ class ParallelScan(object):
         checker = whole.checked(distinct=honoured)
         scan = Scan(_PrimedTransport(self._transport, whole.params(self.page_size),
                                      whole.take_page()),
-                    checker, page_size=self.page_size, early_stop=self.early_stop)
+                    checker, page_size=self.page_size,
+                    # bounds the server honours end the list: read to it, count compared
+                    early_stop=self.early_stop and not honoured)
         self.report = scan.report
         self.report["parallel"] = {"used": False, "reason": reason, "probes": spent}
         self.report["pages"] += spent
