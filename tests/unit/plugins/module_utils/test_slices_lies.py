@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
+
 from ansible_collections.nirvana_labs.audit.plugins.module_utils import slices
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import Scan
@@ -24,7 +26,8 @@ from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.fake
 
 
 def window_query(since, until, order="newest_first"):
-    at = lambda seconds: format_utc(BASE + __import__("datetime").timedelta(seconds=seconds))
+    def at(seconds):
+        return format_utc(BASE + datetime.timedelta(seconds=seconds))
     return Query.from_options({"since": at(since), "until": at(until), "order": order},
                               now=BASE)
 
