@@ -29,6 +29,13 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import I
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.once import IteratedOnce
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import NEWEST_FIRST
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.prefetch import Prefetched
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.reconcile import (
+    CheckedQuery,
+    ceil_second,
+    floor_second,
+    union_verdict,
+    verdict,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import (
     LIST_PATH,
     Scan,
@@ -107,19 +114,35 @@ def parallel_refusal(query, parallelism, max_results, cursor, push_down=True):
 
 
 class _Range(object):
-    """A time range [since, until) of the window, with its first page once probed."""
+    """A time range [since, until) of the window, with its first page once probed. The bounds
+    sent are whole seconds (``low``/``high``, both inclusive there): the split points are
+    whole seconds and the window's own ends are widened to them, so a server that truncates
+    fractional bounds filters exactly what it was asked; the client re-check keeps the exact
+    window."""
 
     def __init__(self, query, since, until):
         self.since, self.until = since, until
         self.query = query.with_window(format_utc(since), format_utc(until))
+        self.low, self.high = floor_second(since), ceil_second(until)
         self.page = None
         self.count = None
 
+    def checked(self, distinct=True):
+        """The query a scan of this range uses: the whole-second bounds sent, every received
+        entry checked (see reconcile.CheckedQuery)."""
+        return CheckedQuery(self.query, self.low, self.high, distinct)
+
+    def params(self, page_size):
+        return first_page_params(self.checked(), page_size)
+
     def split(self, parts):
+        """At most ``parts`` ranges, split at whole seconds (fewer when the range spans too
+        few seconds)."""
         step = (self.until - self.since) / parts
-        bounds = [self.since + step * i for i in range(parts)] + [self.until]
-        return [_Range(self.query, bounds[i], bounds[i + 1]) for i in range(parts)
-                if bounds[i] < bounds[i + 1]]
+        points = sorted(set(floor_second(self.since + step * i) for i in range(1, parts)))
+        bounds = [self.since] + [p for p in points if self.since < p < self.until] \
+            + [self.until]
+        return [_Range(self.query, bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
 
     def take_page(self):
         """The probed first page, handed over once: a slice's scan owns it from then on, so
@@ -130,7 +153,7 @@ class _Range(object):
     def inside(self, entry):
         """The entry lies within the bounds the server was sent (both inclusive there)."""
         created = self.query.entry_time(entry) if isinstance(entry, dict) else None
-        return created is not None and self.since <= created <= self.until
+        return created is not None and self.low <= created <= self.high
 
     def page_inside(self):
         """The probed first page is a list of entries all within the bounds, and not empty
@@ -149,55 +172,70 @@ def _count(page):
 def _probe(page_size):
     def probe(rng):
         def task(transport):
-            rng.page = transport.get_json(LIST_PATH, first_page_params(rng.query, page_size))
+            rng.page = transport.get_json(LIST_PATH, rng.params(page_size))
             rng.count = _count(rng.page)
             return rng
         return task
     return probe
 
 
-def _honours_bounds(parent, children):
-    """Whether the server filtered the children's pages by their bounds.
+_IGNORED = ("the server does not honour created_at_min/created_at_max (its answers for"
+            " sub-ranges ignored their bounds)")
 
-    Two checks on answers already fetched: every entry of each child's first page lies inside
-    that child's bounds, and the children's counts add up to the parent's (plus at most the
-    entries on the shared boundaries, which inclusive bounds count twice). A server ignoring
-    the bounds answers every child with the parent's count and the same first page.
+
+def _honours_bounds(parent, children):
+    """None when the server filtered the children's pages by their bounds and counted them
+    consistently with the parent, else why not (a sentence).
+
+    Checked on answers already fetched, for every range split at every level: every entry of
+    each child's first page lies inside that child's bounds, and the children's counts add up
+    to at least the parent's (more by the entries on the shared boundaries, which inclusive
+    bounds count twice). A server ignoring the bounds answers every child with the parent's
+    count and the same first page (which cannot lie inside every child); one that loses
+    entries only when asked for a narrow range counts fewer in the children than in the
+    parent. A loss the counts of one level hide shows when the slices are read (their union
+    is compared with the window's count).
     """
     if any(child.count is None or not child.page_inside() for child in children):
-        return False
+        return _IGNORED
     total = sum(child.count for child in children)
-    return parent.count <= total <= parent.count + max(1, parent.count // 10) \
-        and (parent.count == 0 or total < 2 * parent.count)
+    if parent.count and all(child.count == parent.count for child in children):
+        return _IGNORED  # (a burst on a shared boundary may well double the sum: not this)
+    if total < parent.count:
+        return ("the server's counts for parts of a time range (%d together) fall short of"
+                " its count for the range (%d)" % (total, parent.count))
+    return None
 
 
 def plan(workers, whole, page_size, parallelism):
-    """Split ``whole`` (already probed) into balanced, probed ranges; None when the server
-    does not honour time bounds. Returns (ranges in time order or None, probes issued)."""
+    """Split ``whole`` (already probed) into balanced, probed ranges. Returns (ranges in time
+    order, or None when the server's answers rule slices out; probes issued; why not)."""
     wanted = max(MIN_SLICES, parallelism * SLICES_PER_WORKER)
     target = max(2 * page_size, -(-whole.count // wanted))
     if not whole.page_inside():
-        return None, 0  # the whole window's first page already shows the bounds ignored
+        return None, 0, _IGNORED  # the whole window's first page already shows it
     probe = _probe(page_size)
-    done, pending, issued, checked = [], [whole], 0, False
+    done, pending, issued = [], [whole], 0
     for dummy in range(MAX_ROUNDS):
-        splitting = [r for r in pending if r.count > target and r.until - r.since > _TINY]
+        families = [(r, r.split(min(MAX_SPLIT, -(-r.count // target)))) for r in pending
+                    if r.count > target and r.until - r.since > _TINY]
+        families = [(r, kids) for r, kids in families if len(kids) > 1]
+        splitting = [r for r, dummy_kids in families]
         done.extend(r for r in pending if r not in splitting)
-        if not splitting:
+        if not families:
             pending = []
             break
-        families = [(r, r.split(min(MAX_SPLIT, -(-r.count // target)))) for r in splitting]
         children = [c for dummy_parent, kids in families for c in kids]
         workers.run_all([probe(c) for c in children])
         issued += len(children)
-        if not checked:
-            if not all(_honours_bounds(p, kids) for p, kids in families):
-                return None, issued
-            checked = True
-        pending = [c for dummy_parent, kids in families for c in kids]
+        for parent, kids in families:  # every level: a lie may show only in narrow ranges
+            reason = _honours_bounds(parent, kids)
+            if reason:
+                return None, issued, reason
+        pending = children
     done.extend(pending)
     done.sort(key=lambda r: r.since)
-    return done, issued
+    return done, issued, None
 
 
 class _Slice(object):
@@ -205,6 +243,7 @@ class _Slice(object):
         self.range = rng
         self.buffer = SliceBuffer(spill)
         self.report = None
+        self.checker = None
         self.error = None
         self.done = threading.Event()
 
@@ -244,11 +283,8 @@ class ParallelScan(IteratedOnce):
             if whole.count is None:
                 reason = "the server gave no total_count to balance slices by"
             else:
-                ranges, issued = plan(workers, whole, self.page_size, self.parallelism)
-                if ranges is None:
-                    reason = ("the server does not honour created_at_min/created_at_max (its"
-                              " answers for sub-ranges ignored their bounds)")
-                elif len(ranges) == 1:
+                ranges, issued, reason = plan(workers, whole, self.page_size, self.parallelism)
+                if ranges is not None and len(ranges) == 1:
                     reason = ("the window holds %d entries, too few to split" % whole.count)
             if reason:
                 # Every probe but the whole window's (its first page) was spent on balancing.
@@ -261,20 +297,35 @@ class ParallelScan(IteratedOnce):
             workers.close()
 
     def _sequential(self, whole, reason, spent):
-        primed = _PrimedTransport(self._transport, first_page_params(self.query, self.page_size),
-                                  whole.take_page())
-        scan = Scan(primed, self.query, page_size=self.page_size, early_stop=self.early_stop)
+        """One Scan of the window, with the bounds the probe sent (whole seconds: its first
+        page is reused). Unless the server ignored the bounds on that page (the seed
+        generation: the Scan's own bounded checks then), every entry is checked as a slice's
+        is: a later page that ignores them, or an entry repeated pages apart, cannot pass for
+        complete (this remembers the window's ids, as the slices' read does)."""
+        honoured = whole.count is not None and whole.page_inside()
+        checker = whole.checked(distinct=honoured)
+        scan = Scan(_PrimedTransport(self._transport, whole.params(self.page_size),
+                                     whole.take_page()),
+                    checker, page_size=self.page_size,
+                    # bounds the server honours end the list: read to it, count compared
+                    early_stop=self.early_stop and not honoured)
         self.report = scan.report
         self.report["parallel"] = {"used": False, "reason": reason, "probes": spent}
         self.report["pages"] += spent
         yield from (Prefetched(scan) if self.prefetch else scan)
+        checker.release()
+        if honoured:
+            verdict(self.report, checker, whole.count, "the window")
+            self.report["duplicates"] += checker.repeats
 
     def _scan_slices(self, slices, stop):
         """The workers' loop: take the next slice in the reader's order, scan it into its
-        buffer."""
+        buffer. A slice is read to its end whatever ``early_stop`` says: its bounds end it
+        on an honest server, and only a whole read can be compared with its count (an entry
+        on its upper bound, which the next slice owns, would otherwise stop it early)."""
         position = [0]
         lock = threading.Lock()
-        page_size, early_stop = self.page_size, self.early_stop
+        page_size = self.page_size
 
         def work(transport):
             while not stop.is_set():
@@ -286,14 +337,16 @@ class ParallelScan(IteratedOnce):
                 piece = slices[index]
                 try:
                     rng = piece.range
-                    primed = _PrimedTransport(transport, first_page_params(rng.query, page_size),
-                                              rng.take_page())
-                    scan = Scan(primed, rng.query, page_size=page_size, early_stop=early_stop)
+                    checker = rng.checked()
+                    primed = _PrimedTransport(transport, rng.params(page_size), rng.take_page())
+                    scan = Scan(primed, checker, page_size=page_size, early_stop=False)
                     for entry in scan:
                         if stop.is_set():
                             break
                         piece.buffer.add(entry)
-                    piece.report = scan.report
+                    checker.release()
+                    piece.checker = checker
+                    piece.report = verdict(scan.report, checker, rng.count, "this time slice")
                 except Exception as err:  # pylint: disable=broad-except
                     piece.error = err  # raised by the reader, in its own thread
                     stop.set()
@@ -336,7 +389,8 @@ class ParallelScan(IteratedOnce):
             pages=sum(r["pages"] for r in reports) + spent,
             scanned=sum(r["scanned"] for r in reports),
             matched=sum(r["matched"] for r in reports),
-            duplicates=sum(r["duplicates"] for r in reports),
+            duplicates=sum(r["duplicates"] for r in reports)
+            + sum(piece.checker.repeats for piece in order),
             total_count=total, pushed_down=pushed, stopped_early=bool(stops),
             stop_reason=stops[0] if stops else None, window=self.query.window,
             order={"requested": self.query.order, "sort_sent": self.query.sort_param(),
@@ -345,5 +399,7 @@ class ParallelScan(IteratedOnce):
                       "workers": min(self.parallelism, len(order)), "probes": spent,
                       "sizes": [r["matched"] for r in reports]})
         merged.update(merged_completeness(reports))
+        if merged["complete"] is True:
+            in_time = sorted(order, key=lambda piece: piece.range.since)
+            merged.update(union_verdict([(p.report, p.checker) for p in in_time], total))
         return merged
-
