@@ -211,10 +211,12 @@ def verdict_everywhere(base, **bounds):
 
 
 def true_bounds(base):
+    """What the auditor kept: the newest manifest's SHA-256 and the period exported."""
     bundles = bundles_of(base)
-    return {"anchor": sha(read(os.path.join(bundles[-1], "manifest.json"))),
-            "since": json.loads(read(os.path.join(bundles[0], "manifest.json")))["window"]["since"],
-            "until": json.loads(read(os.path.join(bundles[-1], "manifest.json")))["window"]["until"]}
+    oldest = json.loads(read(os.path.join(bundles[0], "manifest.json")).decode("utf-8"))
+    newest = os.path.join(bundles[-1], "manifest.json")
+    return {"anchor": sha(read(newest)), "since": oldest["window"]["since"],
+            "until": json.loads(read(newest).decode("utf-8"))["window"]["until"]}
 
 
 @contextlib.contextmanager

@@ -72,7 +72,8 @@ class TestBounds:
         assert result["ok"] is False and result["missing_tail"]["to"] == "2026-09-01T00:00:00Z"
 
     @pytest.mark.parametrize("args, message", [
-        ({"anchor": "0" * 63}, "anchor: '%s' is not a SHA-256 (64 hexadecimal digits)" % ("0" * 63)),
+        ({"anchor": "0" * 63},
+         "anchor: '%s' is not a SHA-256 (64 hexadecimal digits)" % ("0" * 63)),
         ({"since": "last tuesday"}, "since: 'last tuesday' is not a time"),
         ({"since": "2026-12-01", "until": "2026-11-01"}, "until (2026-11-01T00:00:00Z) is not"
                                                          " after since (2026-12-01T00:00:00Z)"),
