@@ -3,16 +3,22 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Verify a chain of nirvana_labs.audit evidence bundles, without Ansible.
 
-    python3 verify_evidence_chain.py BUNDLE_OR_DIRECTORY [...] [--json]
+    python3 verify_evidence_chain.py BUNDLE_OR_DIRECTORY [...]
+        [--anchor SHA256] [--since INSTANT] [--until INSTANT] [--json]
 
 Each argument is a bundle directory, or a directory whose subdirectories are bundles. Every
-file is checked against its SHA256SUMS, every manifest's link against the SHA-256 of the next
-older manifest, and the windows for gaps and overlaps, newest bundle first. Exit status: 0 the
-chain verifies, 1 it does not, 2 bad arguments.
+file is checked against its SHA256SUMS (which must list exactly the manifest's files and the
+manifest), every manifest's link against the SHA-256 of the next older manifest, and the
+windows for gaps and overlaps, newest bundle first. ``--anchor`` is the newest manifest's
+SHA-256 kept elsewhere (it pins the newest bundle); ``--since``/``--until`` the period the chain
+must cover (a missing head or tail is reported), in the forms the modules take (RFC 3339, a
+date, ``now``, an age such as ``90d``). Exit status: 0 the chain verifies, 1 it does not, 2 bad
+arguments.
 
 Python 3 standard library only. The checks are those of the audit_log_verify module: this
-script loads the collection's plugins/module_utils/evidence/chain.py by its path, so there is
-one implementation.
+script loads the collection's plugins/module_utils/evidence/chain.py (with its sibling
+bundle_inputs.py) and plugins/module_utils/timeutil.py by their paths, so there is one
+implementation.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,27 +31,57 @@ import sys
 
 __metaclass__ = type
 
-CHAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "plugins",
-                     "module_utils", "evidence", "chain.py")
+MODULE_UTILS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "plugins",
+                            "module_utils")
+CHAIN = os.path.join(MODULE_UTILS, "evidence", "chain.py")
+TIMEUTIL = os.path.join(MODULE_UTILS, "timeutil.py")
 
 
-def load_chain(path=CHAIN):
-    spec = importlib.util.spec_from_file_location("nirvana_audit_evidence_chain", path)
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
+def load_chain(path=CHAIN):
+    return _load("nirvana_audit_evidence_chain", path)
+
+
+def resolve_instant(timeutil, name, text):
+    """An RFC 3339 UTC string from what the user typed, as the modules resolve since/until."""
+    if text is None:
+        return None
+    try:
+        return timeutil.format_utc(timeutil.parse_instant(text, timeutil.utc_now()))
+    except ValueError as err:
+        raise ValueError("--%s: %s" % (name, err))
+
+
+def parser():
+    args = argparse.ArgumentParser(
         description="Verify a chain of nirvana_labs.audit evidence bundles (files, links,"
-                    " continuity of windows), newest first.")
-    parser.add_argument("bundles", nargs="+", metavar="BUNDLE_OR_DIRECTORY")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    args = parser.parse_args(argv)
+                    " continuity of windows, anchor, coverage), newest first. Exit status 0"
+                    " intact, 1 broken, 2 bad arguments.")
+    args.add_argument("bundles", nargs="+", metavar="BUNDLE_OR_DIRECTORY")
+    args.add_argument("--anchor", metavar="SHA256",
+                      help="the SHA-256 of the newest manifest.json, kept elsewhere")
+    args.add_argument("--since", metavar="INSTANT",
+                      help="the chain must cover the period from this instant")
+    args.add_argument("--until", metavar="INSTANT",
+                      help="the chain must cover the period up to this instant")
+    args.add_argument("--json", action="store_true", help="print the result as JSON")
+    return args
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
     chain = load_chain()
     try:
-        result = chain.verify_chain(args.bundles)
+        timeutil = _load("nirvana_audit_timeutil", TIMEUTIL)
+        result = chain.verify_chain(args.bundles, anchor=args.anchor,
+                                    since=resolve_instant(timeutil, "since", args.since),
+                                    until=resolve_instant(timeutil, "until", args.until))
     except (ValueError, OSError) as err:
         sys.stderr.write("verify_evidence_chain: %s\n" % err)
         return 2

@@ -15,6 +15,16 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     DOCUMENTATION = r'''
         options:
+          anchor:
+            description:
+              - The SHA-256 of the newest bundle's C(manifest.json), as the export returned it (RV(nirvana_labs.audit.audit_log_export#module:manifest_sha256))
+                and as it was kept somewhere the bundles' custodian cannot change (a ticket, a signed e-mail,
+                a write-once bucket).
+              - 'The newest manifest must have this SHA-256. Without it, whoever can write the bundles can rewrite
+                the newest one consistently (data, manifest and C(SHA256SUMS)) and the chain still verifies: nothing
+                newer records its hash.'
+              - 64 hexadecimal digits.
+            type: str
           bundles:
             description:
               - The bundles of the chain, each a bundle directory (or its C(manifest.json)), or a directory whose
@@ -29,4 +39,20 @@ class ModuleDocFragment(object):
               - Fail when any file, link or window does not verify; the result still carries every bundle's verdict.
               - With V(false) the module succeeds and RV(ok) says whether the chain is intact.
             type: bool
+          since:
+            description:
+              - 'The chain must cover the period from this instant: the oldest bundle''s window must start at
+                or before it, else the chain fails with a missing tail (RV(missing_tail)).'
+              - 'The forms of O(nirvana_labs.audit.audit_log_info#module:since): an RFC 3339 date-time, a date
+                (midnight UTC), C(now), or an age such as C(90d).'
+              - Without it, a chain whose oldest bundles were removed still verifies from its new oldest bundle
+                on.
+            type: str
+          until:
+            description:
+              - 'The chain must cover the period up to this instant: the newest bundle''s window must end at or
+                after it, else the chain fails with a missing head (RV(missing_head)).'
+              - The forms O(since) takes.
+              - Without it (and without O(anchor)), a chain whose newest bundles were removed still verifies.
+            type: str
 '''

@@ -15,13 +15,22 @@ version_added: 0.1.0
 description:
   - Verifies bundles written by M(nirvana_labs.audit.audit_log_export) as one chain of periods,
     offline, as CloudTrail's C(validate-logs) does for its digest files.
-  - Sorts the bundles by window and walks them newest to oldest. For each bundle it checks every
-    file against C(SHA256SUMS) (as C(sha256sum -c) would, plus the manifest's own list of
-    files), that the SHA-256 of the previous manifest recorded in its C(manifest.json) is that
-    of the next older bundle's C(manifest.json), and that the older window ends exactly where
-    this one starts (no gap, no overlap).
-  - Reports each bundle's verdict, the first broken link (bundle and file) and every gap or
-    overlap.
+  - Sorts the bundles by window and walks them newest to oldest. For each bundle it checks that
+    C(SHA256SUMS) lists exactly the files of its C(manifest.json) and the manifest itself, each
+    once, that every one of them is a regular file (not a symbolic link) and matches (as
+    C(sha256sum -c) would), that nothing else lies in the bundle directory, that the SHA-256 of
+    the previous manifest recorded in its C(manifest.json) is that of the next older bundle's
+    C(manifest.json), and that the older window ends exactly where this one starts (no gap, no
+    overlap).
+  - With O(anchor), the newest manifest must have that SHA-256; with O(since) and O(until), the
+    bundles must cover that period, else a missing tail or head is reported, as CloudTrail's
+    C(validate-logs) reports missing digests at the ends of the requested period.
+  - Reports each bundle's verdict with its reasons, the first broken link (bundle and file),
+    every gap or overlap, a missing head or tail, and a summary
+    C(N of M bundles valid, covering X to Y).
+  - Every input gets a verdict, never a traceback. Files are opened without following links or
+    blocking (a FIFO, a device or a link is refused), C(manifest.json) and C(SHA256SUMS) are
+    read under a size cap, and each manifest field is checked for its type.
   - The same code runs without Ansible as C(tools/verify_evidence_chain.py) in the collection,
     Python standard library only, for an auditor who has only the bundles.
 author:
@@ -40,7 +49,13 @@ attributes:
     platforms: posix
 notes:
   - The oldest bundle may be linked to a bundle that is not given (RV(bundles[].link=outside));
-    that is not a failure. Give every bundle back to the first period to verify a whole chain.
+    that is not a failure. Give every bundle back to the first period, or O(since), to verify a
+    whole chain.
+  - A bundle directory holds the evidence (the data files, C(manifest.json), C(SHA256SUMS)) and
+    what the collection writes beside it (the reports C(report.md) and C(report.html), the
+    export's lock file C(.audit_log.lock)), which is not evidence and is not checked. Hidden
+    C(.part) files of an export that runs or was interrupted are reported as notes. Any other
+    file fails the bundle; it is not evidence and no hash covers it.
   - A bundle linked with O(nirvana_labs.audit.audit_log_export#module:previous_unverified=link)
     is reported with a note; its link is still checked.
 seealso:
@@ -68,6 +83,15 @@ EXAMPLES = r"""
   delegate_to: localhost
   register: chain
 
+- name: Verify the chain against the newest manifest's SHA-256 kept elsewhere, over a year
+  nirvana_labs.audit.audit_log_verify:
+    bundles:
+      - /srv/evidence
+    anchor: "{{ lookup('ansible.builtin.file', '/srv/anchors/newest.sha256') }}"
+    since: "2026-01-01"
+    until: "2027-01-01"
+  delegate_to: localhost
+
 - name: Say where it broke
   ansible.builtin.debug:
     msg: "{{ chain.first_broken.bundle }}: {{ chain.first_broken.problem }}"
@@ -84,8 +108,8 @@ summary:
   description: The verdict in one sentence.
   returned: always
   type: str
-  sample: "3 bundle(s) verified: every file matches its SHA256SUMS, every link matches, and the
-    windows run without gap or overlap from 2026-09-01T00:00:00Z to 2026-12-01T00:00:00Z"
+  sample: "3 of 3 bundles valid, covering 2026-09-01T00:00:00Z to 2026-12-01T00:00:00Z; every file
+    matches its SHA256SUMS and manifest.json, every link matches, no gap or overlap"
 bundles:
   description: Each bundle's verdict, newest first.
   returned: success
@@ -129,7 +153,12 @@ bundles:
       type: str
       sample: contiguous
     problems:
-      description: What failed, one sentence each.
+      description: Why the bundle failed, one sentence each; empty when RV(bundles[].verdict=ok).
+      type: list
+      elements: str
+      sample: ["SHA256SUMS lists extra.jsonl, which manifest.json does not list: it is not part of the export"]
+    notes:
+      description: What is worth knowing but does not fail the bundle (a leftover part file, a link to an unverified bundle).
       type: list
       elements: str
       sample: []
@@ -142,7 +171,7 @@ first_broken:
       description: The bundle directory.
       type: str
     file:
-      description: The file at fault, or V(null) for a gap or overlap.
+      description: The file at fault, or V(null) for a gap, an overlap or a missing head or tail.
       type: str
       sample: audit_log.jsonl
     problem:
@@ -172,24 +201,116 @@ overlaps:
   returned: success
   type: list
   elements: dict
+missing_head:
+  description: The end of the requested period (O(until)) that no bundle covers, or V(null).
+  returned: success
+  type: dict
+  contains:
+    from:
+      description: Where the newest bundle ends (V(null) when its window has no end).
+      type: str
+      sample: "2026-11-01T00:00:00Z"
+    to:
+      description: The requested O(until).
+      type: str
+      sample: "2026-12-01T00:00:00Z"
+    bundle:
+      description: The newest bundle.
+      type: str
+missing_tail:
+  description: The start of the requested period (O(since)) that no bundle covers, or V(null).
+  returned: success
+  type: dict
+  contains:
+    from:
+      description: The requested O(since).
+      type: str
+    to:
+      description: Where the oldest bundle starts.
+      type: str
+    bundle:
+      description: The oldest bundle.
+      type: str
+anchor:
+  description: The verdict on O(anchor), or V(null) without it.
+  returned: success
+  type: dict
+  contains:
+    sha256:
+      description: The anchor, lower case.
+      type: str
+    ok:
+      description: Whether the newest bundle's C(manifest.json) has this SHA-256.
+      type: bool
+    bundle:
+      description: The bundle whose manifest has this SHA-256, or V(null) when none has.
+      type: str
+requested:
+  description: The period the chain had to cover, O(since) and O(until) resolved to RFC 3339 UTC (V(null) when not given).
+  returned: success
+  type: dict
+  sample: {since: "2026-09-01T00:00:00Z", until: "2026-12-01T00:00:00Z"}
+covering:
+  description: The period the given bundles cover, from the oldest window's start to the newest window's end.
+  returned: success
+  type: dict
+  sample: {from: "2026-09-01T00:00:00Z", to: "2026-12-01T00:00:00Z"}
+valid:
+  description: How many bundles verified.
+  returned: success
+  type: int
+  sample: 3
+total:
+  description: How many bundles were given.
+  returned: success
+  type: int
+  sample: 3
 """
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module import (
     schema_module,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.chain import (
+    check_arguments,
     verify_chain,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import VERIFY_OPTIONS
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
+    format_utc,
+    parse_instant,
+    utc_now,
+)
+
+
+def requested(params):
+    """``(anchor, since, until)``: the bounds resolved as the other modules resolve them (one
+    ``now``), to RFC 3339 UTC; ValueError naming the option."""
+    now, bounds = utc_now(), {}
+    for name in ("since", "until"):
+        value = params.get(name)
+        bounds[name] = None
+        if value not in (None, ""):
+            try:
+                bounds[name] = format_utc(parse_instant(value, now))
+            except ValueError as err:
+                raise ValueError("%s: %s" % (name, err))
+    anchor = params.get("anchor") or None
+    return check_arguments(anchor, bounds["since"], bounds["until"])
 
 
 def main():
     module = schema_module((VERIFY_OPTIONS,), needs_requests=False)
     result, failure = None, None
     try:
-        result = verify_chain(module.params["bundles"])
-    except (ValueError, OSError) as err:
-        failure = "bundles: %s" % err
+        anchor, since, until = requested(module.params)
+    except ValueError as err:
+        failure = str(err)
+    if not failure:
+        try:
+            result = verify_chain(module.params["bundles"], anchor=anchor, since=since,
+                                  until=until)
+        except (ValueError, OSError) as err:
+            failure = "bundles: %s" % err
     if failure:
         # Outside the except block, as run_or_fail does: the message says everything.
         module.fail_json(msg=failure, ok=False)

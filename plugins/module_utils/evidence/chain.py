@@ -4,121 +4,181 @@
 """Verify evidence bundles and chains of them, offline, as CloudTrail's ``validate-logs`` does.
 
 The one implementation of bundle and chain verification. It imports nothing but the Python
-standard library, on purpose: the ``audit_log_verify`` module, the export (which verifies the
-previous bundle before linking it) and ``tools/verify_evidence_chain.py`` (which an auditor
-without Ansible runs, and which loads this file by its path) all use this code.
+standard library and its sibling ``bundle_inputs.py`` (itself standard library only), on
+purpose: the ``audit_log_verify`` module, the export (which verifies the previous bundle before
+linking it) and ``tools/verify_evidence_chain.py`` (which an auditor without Ansible runs, and
+which loads this file by its path; the sibling is then loaded by its path too) all use this
+code.
 
-A chain is judged newest to oldest. For each bundle: every file against ``SHA256SUMS`` (as
-``sha256sum -c`` would, plus the manifest's own file list), then its link (the SHA-256 of the
-next older bundle's ``manifest.json`` recorded in its ``previous``), then continuity (the
-older window ends exactly where this one starts, else a gap or an overlap).
+A chain is judged newest to oldest. For each bundle: ``SHA256SUMS`` lists exactly the
+manifest's files and the manifest, each once, and every one of them matches (as
+``sha256sum -c`` would); nothing else lies in the bundle directory; then its link (the SHA-256
+of the next older bundle's ``manifest.json`` recorded in its ``previous``), then continuity
+(the older window ends exactly where this one starts, else a gap or an overlap). An anchor
+(the newest manifest's SHA-256 kept elsewhere) pins the newest bundle, and a requested period
+(``since``/``until``) must be covered, else a missing head or tail is reported.
+
+Every input gets a verdict, never an exception (see ``bundle_inputs.py``).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
-import errno
 import hashlib
-import json
 import os
 import re
 
-MANIFEST_NAME = "manifest.json"
-SUMS_NAME = "SHA256SUMS"
-CHUNK = 1024 * 1024
+try:
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import bundle_inputs
+except ImportError:  # loaded by its path, without the collection: the sibling by its path too
+    import importlib.util as _util
 
+    _SPEC = _util.spec_from_file_location(
+        "nirvana_audit_evidence_bundle_inputs",
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundle_inputs.py"))
+    bundle_inputs = _util.module_from_spec(_SPEC)
+    _SPEC.loader.exec_module(bundle_inputs)
+
+# Re-exported: the names and helpers the rest of the collection imports from here.
+MANIFEST_NAME = bundle_inputs.MANIFEST_NAME
+SUMS_NAME = bundle_inputs.SUMS_NAME
+MAX_SUMS_BYTES = bundle_inputs.MAX_SUMS_BYTES
+MAX_MANIFEST_BYTES = bundle_inputs.MAX_MANIFEST_BYTES
+SHA256_RE = bundle_inputs.SHA256_RE
+BundleFileError = bundle_inputs.BundleFileError
+file_sha256 = bundle_inputs.file_sha256
+json_object = bundle_inputs.json_object
+manifest_facts = bundle_inputs.manifest_facts
+parse_instant = bundle_inputs.parse_instant
+parse_sums = bundle_inputs.parse_sums
+plain_name = bundle_inputs.plain_name
+read_regular = bundle_inputs.read_regular
+sha256_regular = bundle_inputs.sha256_regular
+
+# The export's lock file stays in the bundle directory; it is not evidence.
+LOCK_NAME = ".audit_log.lock"
+# audit_log_report writes its reports beside the evidence by default: they summarise it, are
+# regenerated from it at will, and are not evidence.
+REPORT_FILE_NAMES = ("report.md", "report.html")
 OK = "ok"
 FAILED = "failed"
 
-_SUMS_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
-_INSTANT = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+# A hidden part file of an export or a report that runs, or was interrupted (see parts.py).
+_PART = re.compile(r"^\.[A-Za-z0-9_.]+\.\d+\.[A-Za-z0-9_]+\.part$")
 
 
-def file_sha256(path):
-    """SHA-256 of a file, read in chunks; None when it does not exist."""
-    sha = hashlib.sha256()
+class _Findings(object):
+    """Problems (sentences) and the files they are about, first one first, each file once."""
+
+    def __init__(self):
+        self.problems, self.bad_files, self.notes = [], [], []
+
+    def add(self, problem, name):
+        self.problems.append(problem)
+        if name is not None and name not in self.bad_files:
+            self.bad_files.append(name)
+
+
+def _read_sums(directory, found):
     try:
-        with open(path, "rb") as handle:
-            while True:
-                chunk = handle.read(CHUNK)
-                if not chunk:
-                    break
-                sha.update(chunk)
-    except (IOError, OSError) as err:
-        if err.errno == errno.ENOENT:
-            return None
-        raise
-    return sha.hexdigest()
+        return parse_sums(read_regular(os.path.join(directory, SUMS_NAME), MAX_SUMS_BYTES))
+    except BundleFileError as err:
+        found.add(str(err), SUMS_NAME)
+    except UnicodeDecodeError:
+        found.add("%s is not UTF-8 text" % SUMS_NAME, SUMS_NAME)
+    except ValueError as err:
+        found.add(str(err), SUMS_NAME)
+    return None
 
 
-def parse_sums(data):
-    """``{name: sha256}`` from SHA256SUMS bytes; raises ValueError on a malformed line."""
-    result = {}
-    for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        match = _SUMS_LINE.match(line)
-        if not match:
-            raise ValueError("%s line %d is not '<sha256>  <file>'" % (SUMS_NAME, number))
-        result[match.group(2)] = match.group(1).lower()
-    return result
+def _read_manifest(directory, found):
+    """``(manifest dict or None, its SHA-256 or None)``, both from the same bytes."""
+    try:
+        data = read_regular(os.path.join(directory, MANIFEST_NAME), MAX_MANIFEST_BYTES)
+    except BundleFileError as err:
+        found.add(str(err), MANIFEST_NAME)
+        return None, None
+    sha = hashlib.sha256(data).hexdigest()
+    manifest = json_object(data)
+    if manifest is None:
+        found.add("%s is not a JSON object" % MANIFEST_NAME, MANIFEST_NAME)
+    return manifest, sha
 
 
-def _check_sums(directory, sums):
-    """``(problems, bad_files)`` of the files SHA256SUMS lists."""
-    problems, bad = [], []
+def _check_listed(directory, sums, facts, manifest_sha, found):
+    """Every file SHA256SUMS lists: one the manifest lists too, and matching."""
     if MANIFEST_NAME not in sums:
-        problems.append("%s does not cover %s" % (SUMS_NAME, MANIFEST_NAME))
-        bad.append(SUMS_NAME)
+        found.add("%s does not cover %s" % (SUMS_NAME, MANIFEST_NAME), SUMS_NAME)
     for name in sorted(sums):
-        if os.path.basename(name) != name:
-            problems.append("%s names a file outside the bundle: %s" % (SUMS_NAME, name))
-            bad.append(SUMS_NAME)
+        if not plain_name(name) or name == SUMS_NAME:
+            found.add("%s names a file outside the bundle: %s" % (SUMS_NAME, name[:200])
+                      if name != SUMS_NAME else "%s lists itself" % SUMS_NAME, SUMS_NAME)
             continue
-        actual = file_sha256(os.path.join(directory, name))
+        if facts is not None and name != MANIFEST_NAME and name not in facts["files"]:
+            found.add("%s lists %s, which %s does not list: it is not part of the export"
+                      % (SUMS_NAME, name, MANIFEST_NAME), name)
+            continue
+        try:
+            actual = (manifest_sha if name == MANIFEST_NAME else
+                      sha256_regular(os.path.join(directory, name)))
+        except BundleFileError as err:
+            found.add(str(err), name)
+            continue
         if actual is None:
-            problems.append("%s is missing" % name)
-            bad.append(name)
-        elif actual != sums[name]:
-            problems.append("%s does not match its SHA-256 in %s" % (name, SUMS_NAME))
-            bad.append(name)
-    return problems, bad
+            continue  # the manifest could not be read: already reported
+        if actual != sums[name]:
+            found.add("%s does not match its SHA-256 in %s" % (name, SUMS_NAME), name)
+    for name, sha in sorted((facts or {"files": {}})["files"].items()):
+        if name not in sums:
+            found.add("%s does not cover %s, which %s lists" % (SUMS_NAME, name, MANIFEST_NAME),
+                      name)
+        elif sums[name] != sha:
+            found.add("%s and %s disagree about %s" % (MANIFEST_NAME, SUMS_NAME, name), name)
+
+
+def _check_extra(directory, listed, found):
+    """Anything in the bundle directory that is not evidence nor a known companion."""
+    try:
+        names = os.listdir(directory)
+    except OSError as err:
+        found.add("the bundle directory cannot be listed: %s" % err.strerror, None)
+        return
+    for name in sorted(names):
+        if name in listed or name in (SUMS_NAME, MANIFEST_NAME, LOCK_NAME) + REPORT_FILE_NAMES:
+            continue
+        if _PART.match(name):
+            found.notes.append("%s is a temporary file of an export or report that runs or was"
+                               " interrupted; it is not evidence" % name)
+            continue
+        found.add("%s is in the bundle directory but in neither %s nor %s: it is not evidence,"
+                  " remove it or find out who put it there" % (name, SUMS_NAME, MANIFEST_NAME),
+                  name)
 
 
 def check_bundle(directory):
-    """Check a bundle; returns ``{ok, problems, bad_files, manifest}``.
+    """Check a bundle; returns ``{ok, problems, bad_files, notes, manifest, manifest_sha256,
+    facts}``.
 
     ``problems`` are sentences, ``bad_files`` the file names they are about (first one first),
-    ``manifest`` the parsed manifest.json or None.
+    ``manifest`` the parsed manifest.json or None, ``facts`` its checked fields (see
+    ``manifest_facts``) or None. Never raises for what is in the directory.
     """
-    result = {"ok": False, "problems": [], "bad_files": [], "manifest": None}
-    try:
-        with open(os.path.join(directory, SUMS_NAME), "rb") as handle:
-            sums = parse_sums(handle.read())
-    except (IOError, OSError):
-        result.update(problems=["%s is missing" % SUMS_NAME], bad_files=[SUMS_NAME])
-        return result
-    except (ValueError, UnicodeDecodeError) as err:
-        result.update(problems=[str(err)], bad_files=[SUMS_NAME])
-        return result
-    problems, bad = _check_sums(directory, sums)
-    manifest = read_json(os.path.join(directory, MANIFEST_NAME))
-    if manifest is None:
-        problems.append("%s is missing or not a JSON object" % MANIFEST_NAME)
-        bad.append(MANIFEST_NAME)
-    else:
-        for name, info in sorted((manifest.get("files") or {}).items()):
-            if sums.get(name) != (info or {}).get("sha256"):
-                problems.append("%s and %s disagree about %s" % (MANIFEST_NAME, SUMS_NAME, name))
-                bad.append(name)
-    unique_bad = []
-    for name in bad:
-        if name not in unique_bad:
-            unique_bad.append(name)
-    result.update(ok=not problems, problems=problems, bad_files=unique_bad, manifest=manifest)
-    return result
+    found = _Findings()
+    sums = _read_sums(directory, found)
+    manifest, manifest_sha = _read_manifest(directory, found)
+    facts = None
+    if manifest is not None:
+        facts, wrong = manifest_facts(manifest)
+        for problem in wrong:
+            found.add(problem, MANIFEST_NAME)
+    if sums is not None:
+        _check_listed(directory, sums, facts, manifest_sha, found)
+    listed = set(sums or ()) | set((facts or {"files": {}})["files"])
+    _check_extra(directory, listed, found)
+    return {"ok": not found.problems, "problems": found.problems, "bad_files": found.bad_files,
+            "notes": found.notes, "manifest": manifest, "manifest_sha256": manifest_sha,
+            "facts": facts}
 
 
 def verify_bundle(directory):
@@ -128,29 +188,12 @@ def verify_bundle(directory):
 
 
 def read_json(path):
-    """The JSON object in ``path``, or None when it is missing, not JSON or not an object."""
+    """The JSON object in the regular file ``path``, or None when it is missing, not a
+    regular file, too large, not JSON or not an object."""
     try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read().decode("utf-8"))
-    except (IOError, OSError, ValueError):
+        return json_object(read_regular(path, MAX_MANIFEST_BYTES))
+    except BundleFileError:
         return None
-    return data if isinstance(data, dict) else None
-
-
-def parse_instant(text):
-    """An aware UTC datetime from an RFC 3339 instant, or None when it is not one."""
-    match = _INSTANT.match(text) if isinstance(text, str) else None
-    if not match:
-        return None
-    day, clock, fraction, zone = match.groups()
-    micros = int((fraction or ".0")[1:7].ljust(6, "0"))
-    stamp = datetime.datetime.strptime("%s %s" % (day, clock), "%Y-%m-%d %H:%M:%S")
-    stamp = stamp.replace(microsecond=micros)
-    if zone not in ("Z", "z"):
-        sign = 1 if zone[0] == "+" else -1
-        hours, minutes = int(zone[1:3]), int(zone[4:6])
-        stamp -= sign * datetime.timedelta(hours=hours, minutes=minutes)
-    return stamp
 
 
 def continuity(older_until, newer_since):
@@ -164,9 +207,10 @@ def continuity(older_until, newer_since):
 
 
 def window_of(manifest):
-    window = (manifest or {}).get("window")
-    window = window if isinstance(window, dict) else {}
-    return {"since": window.get("since"), "until": window.get("until")}
+    """``{since, until}`` of a manifest, each an RFC 3339 string or None."""
+    if not isinstance(manifest, dict):
+        return {"since": None, "until": None}
+    return manifest_facts(manifest)[0]["window"]
 
 
 def find_bundles(paths):
@@ -178,7 +222,7 @@ def find_bundles(paths):
     found = []
     for path in paths:
         path = os.path.abspath(path)
-        if os.path.isfile(path) and os.path.basename(path) == MANIFEST_NAME:
+        if os.path.basename(path) == MANIFEST_NAME and not os.path.isdir(path):
             path = os.path.dirname(path)
         if not os.path.isdir(path):
             raise ValueError("%s is not a directory" % path)
@@ -199,7 +243,8 @@ def find_bundles(paths):
 
 
 def _is_bundle(path):
-    return any(os.path.isfile(os.path.join(path, name)) for name in (SUMS_NAME, MANIFEST_NAME))
+    # lexists: a bundle whose SHA256SUMS is a link or a FIFO is a bundle, and fails.
+    return any(os.path.lexists(os.path.join(path, name)) for name in (SUMS_NAME, MANIFEST_NAME))
 
 
 def _newest_first(bundles):
@@ -212,28 +257,31 @@ def _newest_first(bundles):
     starts = [parse_instant(b["window"]["since"]) for b in bundles]
     if None in starts:
         return sorted(bundles, key=lambda b: b["path"], reverse=True)
-    return [b for _start, b in sorted(zip(starts, bundles), key=lambda pair: (pair[0], pair[1]["path"]),
-                                      reverse=True)]
+    pairs = sorted(zip(starts, bundles), key=lambda pair: (pair[0], pair[1]["path"]),
+                   reverse=True)
+    return [bundle for _start, bundle in pairs]
 
 
 def _link(bundle, older):
     """The judgement of ``bundle``'s link to ``older`` (the next older bundle, or None)."""
-    previous = (bundle["manifest"] or {}).get("previous")
-    if bundle["manifest"] is None:
-        return {"status": "unknown", "problem": "its %s cannot be read" % MANIFEST_NAME}
-    if not isinstance(previous, dict):
+    facts = bundle["facts"]
+    if facts is None or facts["previous_invalid"]:
+        return {"status": "unknown", "problem": None if facts is None else
+                "its %s records no readable previous bundle" % MANIFEST_NAME}
+    previous = facts["previous"]
+    if previous is None:
         if older is None:
             return {"status": "start", "problem": None}
         return {"status": "missing",
                 "problem": "it records no previous bundle, but %s is older" % older["path"]}
     if older is None:
         return {"status": "outside", "problem": None}
-    recorded = previous.get("manifest_sha256")
-    if recorded != older["manifest_sha256"]:
+    if previous["manifest_sha256"] != older["manifest_sha256"]:
         return {"status": "broken",
                 "problem": "its previous manifest SHA-256 %s is not that of %s/%s (%s)"
-                           % (recorded, older["path"], MANIFEST_NAME, older["manifest_sha256"])}
-    if previous.get("verified") is False:
+                           % (previous["manifest_sha256"], older["path"], MANIFEST_NAME,
+                              older["manifest_sha256"])}
+    if previous["verified"] is False:
         return {"status": "unverified",
                 "problem": None,
                 "note": "it was linked to a previous bundle that failed verification"}
@@ -242,75 +290,175 @@ def _link(bundle, older):
 
 def _bundle(path):
     checked = check_bundle(path)
+    facts = checked["facts"]
     return {
         "path": path,
-        "manifest": checked["manifest"],
-        "manifest_sha256": file_sha256(os.path.join(path, MANIFEST_NAME)),
-        "window": window_of(checked["manifest"]),
+        "facts": facts,
+        "manifest_sha256": checked["manifest_sha256"],
+        "window": dict(facts["window"]) if facts else {"since": None, "until": None},
         "files_ok": checked["ok"],
         "problems": list(checked["problems"]),
-        "bad_files": checked["bad_files"],
+        "bad_files": list(checked["bad_files"]),
+        "notes": list(checked["notes"]),
     }
 
 
-def verify_chain(paths):
-    """Verify the bundles of ``paths`` (see ``find_bundles``) as one chain, newest first.
+def check_arguments(anchor=None, since=None, until=None):
+    """``(anchor, since, until)`` normalised; ValueError naming the bad argument."""
+    if anchor is not None and not (isinstance(anchor, str) and SHA256_RE.match(anchor.strip())):
+        raise ValueError("anchor: %r is not a SHA-256 (64 hexadecimal digits)" % (anchor,))
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and parse_instant(value) is None:
+            raise ValueError("%s: %r is not an RFC 3339 instant" % (name, value))
+    if since is not None and until is not None and parse_instant(since) >= parse_instant(until):
+        raise ValueError("until (%s) is not after since (%s)" % (until, since))
+    return (anchor.strip().lower() if anchor is not None else None), since, until
 
-    Returns a plain dict: ``ok``, ``bundles`` (each with ``path``, ``window``,
-    ``manifest_sha256``, ``verdict``, ``files_ok``, ``link``, ``continuity``, ``problems``),
-    ``first_broken`` (the first problem met newest to oldest: bundle, file, problem),
-    ``gaps`` and ``overlaps``, and ``summary``. Raises ValueError when ``paths`` names no
-    bundle.
-    """
-    bundles = _newest_first([_bundle(path) for path in find_bundles(paths)])
-    gaps, overlaps, first_broken = [], [], None
+
+def _check_anchor(bundles, anchor):
+    """The anchor's verdict; a mismatch becomes a problem of the newest bundle."""
+    newest = bundles[0]
+    matched = [b["path"] for b in bundles if b["manifest_sha256"] == anchor]
+    verdict = {"sha256": anchor, "bundle": matched[0] if matched else None,
+               "ok": newest["manifest_sha256"] == anchor}
+    if verdict["ok"]:
+        return verdict
+    if matched:
+        newer = [b["path"] for b in bundles].index(matched[0])
+        problem = ("anchor: it is the SHA-256 of %s/%s, not of the newest bundle's: the %d newer"
+                   " bundle(s) are not pinned by it" % (matched[0], MANIFEST_NAME, newer))
+    else:
+        problem = ("anchor: its %s has SHA-256 %s, not the anchor %s: the newest bundle was"
+                   " rewritten or replaced, or the anchored bundle is missing"
+                   % (MANIFEST_NAME, newest["manifest_sha256"], anchor))
+    newest["problems"].append(problem)
+    if MANIFEST_NAME not in newest["bad_files"]:
+        newest["bad_files"].append(MANIFEST_NAME)
+    return verdict
+
+
+def _ends(bundles, since, until):
+    """``(missing_head, missing_tail)``: the parts of the requested period no bundle covers."""
+    head = tail = None
+    newest, oldest = bundles[0], bundles[-1]
+    end = parse_instant(newest["window"]["until"])
+    if until is not None and (end is None or end < parse_instant(until)):
+        head = {"from": newest["window"]["until"], "to": until, "bundle": newest["path"]}
+    start = oldest["window"]["since"]
+    if since is not None and start is not None and parse_instant(start) > parse_instant(since):
+        tail = {"from": since, "to": start, "bundle": oldest["path"]}
+    elif since is not None and start is None and oldest["facts"] is None:
+        tail = {"from": since, "to": None, "bundle": oldest["path"]}
+    return head, tail
+
+
+def _head_problem(head):
+    return ("missing head: no bundle covers %s to %s (the newest bundle ends at %s)"
+            % (head["from"] or "its open end", head["to"], head["from"] or "no stated instant"))
+
+
+def _tail_problem(tail):
+    return ("missing tail: no bundle covers %s to %s (the oldest bundle starts at %s)"
+            % (tail["from"], tail["to"] or "an unreadable start", tail["to"] or "-"))
+
+
+def _walk(bundles):
+    """Links and continuity, newest to oldest; returns ``(gaps, overlaps)``."""
+    gaps, overlaps = [], []
     for index, bundle in enumerate(bundles):
         older = bundles[index + 1] if index + 1 < len(bundles) else None
         link = _link(bundle, older)
         bundle["link"] = link["status"]
         if link.get("note"):
-            bundle["notes"] = [link["note"]]
+            bundle["notes"].append(link["note"])
         if link["problem"]:
             bundle["problems"].append("link: %s" % link["problem"])
+            if MANIFEST_NAME not in bundle["bad_files"]:
+                bundle["bad_files"].append(MANIFEST_NAME)
         bundle["continuity"] = None
-        if older is not None:
-            bundle["continuity"] = continuity(older["window"]["until"], bundle["window"]["since"])
-            span = {"older": older["path"], "newer": bundle["path"],
-                    "from": older["window"]["until"], "to": bundle["window"]["since"]}
-            if bundle["continuity"] == "gap":
-                gaps.append(span)
-                bundle["problems"].append("gap: nothing covers %s to %s" % (span["from"], span["to"]))
-            elif bundle["continuity"] == "overlap":
-                overlaps.append(span)
-                bundle["problems"].append("overlap: %s starts at %s, before %s ends at %s"
-                                          % (bundle["path"], span["to"], older["path"], span["from"]))
-        bundle["verdict"] = OK if not bundle["problems"] else FAILED
-        if first_broken is None and bundle["problems"]:
-            first_broken = {"bundle": bundle["path"],
-                            "file": bundle["bad_files"][0] if bundle["bad_files"] else
-                            (MANIFEST_NAME if link["problem"] else None),
-                            "problem": bundle["problems"][0]}
+        if older is None:
+            continue
+        bundle["continuity"] = continuity(older["window"]["until"], bundle["window"]["since"])
+        span = {"older": older["path"], "newer": bundle["path"],
+                "from": older["window"]["until"], "to": bundle["window"]["since"]}
+        if bundle["continuity"] == "gap":
+            gaps.append(span)
+            bundle["problems"].append("gap: nothing covers %s to %s" % (span["from"], span["to"]))
+        elif bundle["continuity"] == "overlap":
+            overlaps.append(span)
+            bundle["problems"].append("overlap: %s starts at %s, before %s ends at %s"
+                                      % (bundle["path"], span["to"], older["path"], span["from"]))
+    return gaps, overlaps
+
+
+def _first_broken(bundles, head, tail):
+    if head is not None:
+        return {"bundle": head["bundle"], "file": None, "problem": _head_problem(head)}
     for bundle in bundles:
-        bundle.pop("manifest", None)
-    ok = first_broken is None
-    return {"ok": ok, "bundles": bundles, "first_broken": first_broken, "gaps": gaps,
-            "overlaps": overlaps, "summary": _summary(bundles, first_broken)}
+        if bundle["problems"]:
+            problem = bundle["problems"][0]
+            is_span = problem.startswith(("gap:", "overlap:"))
+            return {"bundle": bundle["path"], "problem": problem,
+                    "file": None if is_span or not bundle["bad_files"] else bundle["bad_files"][0]}
+    if tail is not None:
+        return {"bundle": tail["bundle"], "file": None, "problem": _tail_problem(tail)}
+    return None
 
 
-def _summary(bundles, first_broken):
-    if first_broken is None:
-        oldest, newest = bundles[-1]["window"], bundles[0]["window"]
-        return ("%d bundle(s) verified: every file matches its %s, every link matches, and the"
-                " windows run without gap or overlap from %s to %s"
-                % (len(bundles), SUMS_NAME, oldest["since"], newest["until"]))
-    failed = sum(1 for b in bundles if b["verdict"] != OK)
-    return ("%d of %d bundle(s) failed; first broken: %s: %s"
-            % (failed, len(bundles), first_broken["bundle"], first_broken["problem"]))
+def verify_chain(paths, anchor=None, since=None, until=None):
+    """Verify the bundles of ``paths`` (see ``find_bundles``) as one chain, newest first.
+
+    ``anchor`` is the newest manifest's SHA-256 kept elsewhere; ``since``/``until`` (RFC 3339)
+    the period the chain must cover. Returns a plain dict: ``ok``, ``bundles`` (each with
+    ``path``, ``window``, ``manifest_sha256``, ``verdict``, ``files_ok``, ``bad_files``,
+    ``link``, ``continuity``, ``problems``, ``notes``), ``first_broken`` (the first problem met
+    newest to oldest: bundle, file, problem), ``gaps``, ``overlaps``, ``missing_head``,
+    ``missing_tail``, ``anchor``, ``requested``, ``covering``, ``valid``, ``total`` and
+    ``summary``. Raises ValueError for a bad argument or when ``paths`` names no bundle.
+    """
+    anchor, since, until = check_arguments(anchor, since, until)
+    bundles = _newest_first([_bundle(path) for path in find_bundles(paths)])
+    anchor_verdict = _check_anchor(bundles, anchor) if anchor is not None else None
+    gaps, overlaps = _walk(bundles)
+    head, tail = _ends(bundles, since, until)
+    for bundle in bundles:
+        bundle["verdict"] = OK if not bundle["problems"] else FAILED
+    first_broken = _first_broken(bundles, head, tail)
+    for bundle in bundles:
+        bundle.pop("facts", None)
+    result = {"ok": first_broken is None, "bundles": bundles, "first_broken": first_broken,
+              "gaps": gaps, "overlaps": overlaps, "missing_head": head, "missing_tail": tail,
+              "anchor": anchor_verdict, "requested": {"since": since, "until": until},
+              "covering": {"from": bundles[-1]["window"]["since"],
+                           "to": bundles[0]["window"]["until"]},
+              "valid": sum(1 for b in bundles if b["verdict"] == OK), "total": len(bundles)}
+    result["summary"] = _summary(result)
+    return result
+
+
+def _summary(result):
+    text = ("%d of %d bundles valid, covering %s to %s"
+            % (result["valid"], result["total"], result["covering"]["from"],
+               result["covering"]["to"]))
+    broken = result["first_broken"]
+    if broken is not None:
+        return "%s; first broken: %s: %s" % (text, broken["bundle"], broken["problem"])
+    text += ("; every file matches its %s and %s, every link matches, no gap or overlap"
+             % (SUMS_NAME, MANIFEST_NAME))
+    if result["anchor"]:
+        text += "; the newest %s matches the anchor" % MANIFEST_NAME
+    requested = result["requested"]
+    if requested["since"] or requested["until"]:
+        text += "; the requested period %s to %s is covered" % (
+            requested["since"] or "-", requested["until"] or "-")
+    return text
 
 
 def format_report(result):
     """The verification as lines of text, newest bundle first (what the script prints)."""
     lines = []
+    if result.get("missing_head"):
+        lines.append("MISSING HEAD  " + _head_problem(result["missing_head"]))
     for bundle in result["bundles"]:
         window = bundle["window"]
         lines.append("%s  %s  [%s .. %s)  link=%s%s" % (
@@ -322,6 +470,12 @@ def format_report(result):
             lines.append("        %s" % problem)
         for note in bundle.get("notes", ()):
             lines.append("        note: %s" % note)
+    if result.get("missing_tail"):
+        lines.append("MISSING TAIL  " + _tail_problem(result["missing_tail"]))
+    if result.get("anchor"):
+        lines.append("anchor %s: %s" % (result["anchor"]["sha256"],
+                                        "matches the newest manifest" if result["anchor"]["ok"]
+                                        else "does NOT match the newest manifest"))
     broken = result["first_broken"]
     if broken:
         lines.append("first broken: bundle %s, file %s: %s"

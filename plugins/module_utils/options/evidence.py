@@ -109,6 +109,42 @@ VERIFY_OPTIONS = {
             "With V(false) the module succeeds and RV(ok) says whether the chain is intact.",
         ],
     ),
+    "anchor": dict(
+        type="str",
+        description=[
+            "The SHA-256 of the newest bundle's C(manifest.json), as the export returned it"
+            " (RV(nirvana_labs.audit.audit_log_export#module:manifest_sha256)) and as it was kept"
+            " somewhere the bundles' custodian cannot change (a ticket, a signed e-mail, a"
+            " write-once bucket).",
+            "The newest manifest must have this SHA-256. Without it, whoever can write the"
+            " bundles can rewrite the newest one consistently (data, manifest and"
+            " C(SHA256SUMS)) and the chain still verifies: nothing newer records its hash.",
+            "64 hexadecimal digits.",
+        ],
+    ),
+    "since": dict(
+        type="str",
+        description=[
+            "The chain must cover the period from this instant: the oldest bundle's window"
+            " must start at or before it, else the chain fails with a missing tail"
+            " (RV(missing_tail)).",
+            "The forms of O(nirvana_labs.audit.audit_log_info#module:since): an RFC 3339"
+            " date-time, a date (midnight UTC), C(now), or an age such as C(90d).",
+            "Without it, a chain whose oldest bundles were removed still verifies from its"
+            " new oldest bundle on.",
+        ],
+    ),
+    "until": dict(
+        type="str",
+        description=[
+            "The chain must cover the period up to this instant: the newest bundle's window"
+            " must end at or after it, else the chain fails with a missing head"
+            " (RV(missing_head)).",
+            "The forms O(since) takes.",
+            "Without it (and without O(anchor)), a chain whose newest bundles were removed"
+            " still verifies.",
+        ],
+    ),
 }
 
 REPORT_OPTIONS = {

@@ -14,6 +14,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.body 
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.retry import (
     DEFAULT_MAX_RETRIES,
+    MAX_RETRIES_LIMIT,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.session import (
     DEFAULT_TIMEOUT,
@@ -30,5 +31,5 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.urls 
 )
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT",
-           "HAS_REQUESTS", "REQUESTS_IMPORT_ERROR", "Transport", "decode_json", "encode_segment",
+           "HAS_REQUESTS", "MAX_RETRIES_LIMIT", "REQUESTS_IMPORT_ERROR", "Transport", "decode_json", "encode_segment",
            "read_body", "validate_base_url"]

@@ -29,7 +29,7 @@ run_playbook "$here/chain.yml" "$@"
 
 echo "=== the offline script verifies the intact chain (standard library only: -I -S)"
 "$python" -I -S "$script" "$work/chain" | tee "$work/intact.txt"
-tail -n 1 "$work/intact.txt" | grep -q '^CHAIN OK: 3 bundle(s) verified'
+tail -n 1 "$work/intact.txt" | grep -q '^CHAIN OK: 3 of 3 bundles valid'
 
 echo "=== hostile values: CSV neutralised, JSONL exact, reports escaped"
 "$python" - "$work/chain/p3" <<'PY'
