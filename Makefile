@@ -7,13 +7,17 @@ ANSIBLE ?= 2.17 2.21
 ARGS ?=
 RUN = AUDIT_ANSIBLE_VERSIONS="$(ANSIBLE)" AUDIT_TEST_ARGS="$(ARGS)" bash scripts/test.sh
 
-.PHONY: help test sanity units emulator integration lint build tarball ee docsite release galaxy eda demo bench pin clean
+.PHONY: help test sanity units property property-long emulator integration lint build tarball ee \
+	docsite release galaxy eda demo bench pin clean
 
 help:
 	@echo "make test         the whole pipeline: sanity, units, emulator, integration on"
-	@echo "                  ansible-core $(ANSIBLE); ansible-lint, docs and changelog lint;"
-	@echo "                  build and galaxy-importer"
+	@echo "                  ansible-core $(ANSIBLE); the property tests; ansible-lint, docs and"
+	@echo "                  changelog lint; build and galaxy-importer; tarball, ee, docsite,"
+	@echo "                  release; eda (the event source end to end: needs Java 17+)"
 	@echo "make sanity | units | emulator | integration   one step (ANSIBLE=, ARGS=)"
+	@echo "make property     the Hypothesis properties (tests/property), ci profile, ansible-core 2.21"
+	@echo "make property-long  the same with HYPOTHESIS_PROFILE=long (not part of make test)"
 	@echo "make lint         ansible-lint, antsibull-docs and antsibull-changelog lint"
 	@echo "make build        ansible-galaxy collection build, then galaxy-importer"
 	@echo "make tarball | ee | docsite | release   one check of how users get the collection:"
@@ -28,8 +32,14 @@ help:
 test:
 	@$(RUN) --label "make-test"
 
-sanity units emulator integration build tarball ee docsite release eda:
+sanity units property emulator integration build tarball ee docsite release eda:
 	@$(RUN) --label "make $@" $@
+
+# The long profile (tests/property/conftest.py): random and many more examples, so a step
+# timeout of a day unless AUDIT_STEP_TIMEOUT says otherwise.
+property-long:
+	@HYPOTHESIS_PROFILE=long AUDIT_STEP_TIMEOUT=$${AUDIT_STEP_TIMEOUT:-86400} \
+		$(RUN) --label "make property-long" property
 
 galaxy:
 	@$(RUN) --label "make galaxy" tarball ee docsite release

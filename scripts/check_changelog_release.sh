@@ -9,12 +9,10 @@
 # playbook that antsibull-changelog finds by `version_added` (plugins) or by an
 # `add object.*` fragment (role, playbook). Needs antsibull-changelog and ansible-doc on PATH.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WORK=${1:?usage: check_changelog_release.sh WORK_DIR}
-fail() {
-    echo "FAILED: $*" >&2
-    exit 1
-}
 
 rm -rf "$WORK"
 copy=$WORK/ansible_collections/nirvana_labs/audit

@@ -10,12 +10,10 @@
 # .github/workflows/docs.yml publishes (galaxy.yml's `documentation`).
 # Needs antsibull-docs and sphinx-build on PATH (requirements/tools.txt).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WORK=${1:?usage: check_docsite.sh WORK_DIR}
-fail() {
-    echo "FAILED: $*" >&2
-    exit 1
-}
 
 rm -rf "$WORK"
 # antsibull-docs wants a folder that only its owner can write to

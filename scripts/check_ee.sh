@@ -22,6 +22,8 @@
 # tests/emulator/requirements.txt. The clean venv is cached in WORK_DIR, keyed by the pins and
 # the collection's declared requirements; the collection is installed afresh every run.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WORK=${1:?usage: check_ee.sh WORK_DIR}
 ROOT=$PWD
@@ -30,10 +32,6 @@ ROOT=$PWD
 source "$ROOT/scripts/venv.sh"
 
 say() { printf '\n=== %s\n' "$*"; }
-fail() {
-    echo "FAILED: $*" >&2
-    exit 1
-}
 
 mkdir -p "$WORK"
 WORK=$(realpath "$WORK")

@@ -14,6 +14,8 @@
 #     installed collection checks the Pythons the modules support.
 # Needs ansible-galaxy on PATH.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WORK=${1:?usage: check_tarball.sh WORK_DIR}
 AUDIT_ROOT=${AUDIT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -21,10 +23,6 @@ AUDIT_ROOT=${AUDIT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 source "$AUDIT_ROOT/scripts/ansible_test_env.sh"
 
 indent() { while IFS= read -r line; do printf '  %s\n' "$line"; done; }
-fail() {
-    echo "FAILED: $*" >&2
-    exit 1
-}
 
 rm -rf "$WORK"
 mkdir -p "$WORK"

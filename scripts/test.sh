@@ -3,16 +3,16 @@
 #
 #   bash scripts/test.sh [--label NAME] [STEP...]
 #
-# STEP is one of: sanity units emulator integration (run once per ansible-core version, in
-# that order), lint docs changelog build (run once, afterwards), then tarball ee docsite
-# release (once: how users get the collection; see run_galaxy_checks), eda (once, last:
-# the Event-Driven Ansible end-to-end test). No STEP means all of them.
+# STEP is a name from STEP_LIST below; no STEP means all of them. The per-version steps run
+# for each ansible-core version in turn, then the steps that run once, in the list's order.
 # Environment:
 #   AUDIT_ANSIBLE_VERSIONS  ansible-core versions for the per-version steps (default "2.17 2.21")
 #   AUDIT_TEST_ARGS         extra arguments for every ansible-test call (e.g. "--test pylint")
 #   AUDIT_WORK_DIR          where the laid-out copies, logs and the tarball go (default: a
 #                           folder per checkout under $TMPDIR or /tmp)
 #   AUDIT_STEP_TIMEOUT      seconds before a step is stopped (default 1500)
+#   HYPOTHESIS_PROFILE      the property step's Hypothesis profile (default ci; see
+#                           tests/property/conftest.py; `make property-long` sets long)
 #
 # Every step runs even when an earlier one failed; the run ends with a table of the steps and
 # one line "<label>: N passed, M failed", and exits non-zero if any step failed.
@@ -25,29 +25,47 @@ source "$ROOT/scripts/venv.sh"
 # shellcheck source=scripts/ansible_test_env.sh
 source "$ROOT/scripts/ansible_test_env.sh"
 
+# The steps, in the order they run. A per-version step runs in the venv of each ansible-core
+# version (AUDIT_ANSIBLE_VERSIONS); a once step runs once, in the named venv (scripts/venv.sh).
+#    step       runs        venv   function
+STEP_LIST=(
+    "sanity      per-version -     step_sanity"
+    "units       per-version -     step_units"
+    "emulator    per-version -     step_emulator"
+    "integration per-version -     step_integration"
+    "property    once        2.21  step_property"
+    "lint        once        tools step_lint"
+    "docs        once        tools step_docs"
+    "changelog   once        tools step_changelog"
+    "build       once        tools step_build"
+    "tarball     once        tools step_tarball"
+    "ee          once        tools step_ee"
+    "docsite     once        tools step_docsite"
+    "release     once        tools step_release"
+    "eda         once        eda   step_eda"
+)
+
 LABEL="make test"
 if [ "${1:-}" = --label ]; then
     LABEL=$2
     shift 2
 fi
+STEP_NAMES=" $(printf '%s\n' "${STEP_LIST[@]}" | cut -d' ' -f1 | paste -sd' ' -) "
 STEPS=("$@")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(sanity units emulator integration lint docs changelog build
-    tarball ee docsite release eda)
+# shellcheck disable=SC2206 # the names, split at spaces
+[ ${#STEPS[@]} -gt 0 ] || STEPS=($STEP_NAMES)
 for step in "${STEPS[@]}"; do
-    case "$step" in
-        sanity | units | emulator | integration | lint | docs | changelog | build) ;;
-        tarball | ee | docsite | release | eda) ;;
-        *)
-            echo "scripts/test.sh: unknown step '$step'" >&2
-            exit 2
-            ;;
-    esac
+    if [[ $STEP_NAMES != *" $step "* ]]; then
+        echo "scripts/test.sh: unknown step '$step'" >&2
+        exit 2
+    fi
 done
 
 VERSIONS=${AUDIT_ANSIBLE_VERSIONS:-2.17 2.21}
 # shellcheck disable=SC2206 # word splitting wanted: extra ansible-test options
 TEST_ARGS=(${AUDIT_TEST_ARGS:-})
 STEP_TIMEOUT=${AUDIT_STEP_TIMEOUT:-1500}
+PROPERTY_PROFILE=${HYPOTHESIS_PROFILE:-ci}
 WORK=$(audit_work_dir)
 LOGS=$WORK/logs
 mkdir -p "$LOGS"
@@ -58,13 +76,7 @@ PASSED=0
 FAILED=0
 RUN_START=$SECONDS
 
-wanted() {
-    local step
-    for step in "${STEPS[@]}"; do
-        [ "$step" = "$1" ] && return 0
-    done
-    return 1
-}
+wanted() { [[ " ${STEPS[*]} " == *" $1 "* ]]; }
 
 # record NAME RESULT SECONDS NOTE
 record() {
@@ -208,122 +220,13 @@ check_lint() {
     grep -E "^(Passed|Failed):" "$1" | tail -n 1
 }
 
-# --- per-version steps ---------------------------------------------------------------------
-
-test_files_under() { # any test_*.py below $1?
-    [ -d "$1" ] && [ -n "$(find "$1" -name 'test_*.py' -print -quit)" ]
-}
-
-run_version() {
-    local version=$1 venv python start dir
-    local steps=()
-    for step in sanity units emulator integration; do
-        wanted "$step" && steps+=("$step")
-    done
-    [ ${#steps[@]} -gt 0 ] || return 0
-
-    start=$SECONDS
-    echo
-    echo "==> venv $version ($(date -u +%H:%M:%S))"
-    if ! venv=$(audit_venv "$version" 2>"$LOGS/venv-$version.log"); then
-        tail -n 30 "$LOGS/venv-$version.log"
-        record "venv $version" FAIL $((SECONDS - start)) "log: $LOGS/venv-$version.log"
-        for step in "${steps[@]}"; do
-            record "$step $version" "NOT RUN" 0 "no venv"
-        done
-        return 0
+check_property() { # check_pytest, and a test ran: a skipped test proves nothing
+    local note
+    if ! note=$(check_pytest "$@") || ! grep -qE '[0-9]+ (passed|failed)' <<<"$note"; then
+        echo "${note:-no test ran}"
+        return 1
     fi
-    python=$(_audit_venv_spec "$version" | cut -d' ' -f1)
-    if ! audit_get_pip "$venv" || ! dir=$(audit_layout "$WORK/ansible-$version"); then
-        record "venv $version" FAIL $((SECONDS - start)) "get-pip stand-in or tree copy failed"
-        return 0
-    fi
-    record "venv $version" PASS $((SECONDS - start)) "ansible-core $("$venv/bin/python" -c \
-        'import ansible; print(ansible.__version__)') on Python $python"
-
-    # Real interpreters first (pyenv shims fail), then the venv for ansible-test & shellcheck.
-    local path="$WORK/pythons:$venv/bin:$PATH"
-    local at=(env "PATH=$path" "$venv/bin/ansible-test")
-
-    if wanted sanity; then
-        run_step "sanity $version" "$dir" check_sanity "${at[@]}" sanity --venv --color no "${TEST_ARGS[@]}"
-    fi
-    if wanted units; then
-        if test_files_under "$dir/tests/unit"; then
-            run_step "units $version" "$dir" check_units "${at[@]}" units --venv --color no "${TEST_ARGS[@]}"
-        else
-            record "units $version" SKIP 0 "no tests/unit/**/test_*.py"
-        fi
-    fi
-    if wanted emulator; then
-        if test_files_under "$dir/tests/emulator/tests"; then
-            run_step "emulator $version" "$dir" check_pytest env "PATH=$path" \
-                "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/emulator/tests
-        else
-            record "emulator $version" SKIP 0 "no tests/emulator/tests/test_*.py"
-        fi
-    fi
-    if wanted integration; then
-        if [ -n "$(find "$dir/tests/integration/targets" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)" ]; then
-            run_step "integration $version" "$dir" check_integration "${at[@]}" integration --venv \
-                --python "$python" --continue-on-error --color no "${TEST_ARGS[@]}"
-        else
-            record "integration $version" SKIP 0 "no tests/integration/targets/*"
-        fi
-    fi
-}
-
-# --- version-independent steps -------------------------------------------------------------
-
-run_tools() {
-    local steps=() venv start dir tarball
-    for step in lint docs changelog build; do
-        wanted "$step" && steps+=("$step")
-    done
-    [ ${#steps[@]} -gt 0 ] || return 0
-
-    start=$SECONDS
-    echo
-    echo "==> venv tools ($(date -u +%H:%M:%S))"
-    if ! venv=$(audit_venv tools 2>"$LOGS/venv-tools.log") || ! dir=$(audit_layout "$WORK/tools"); then
-        tail -n 30 "$LOGS/venv-tools.log"
-        record "venv tools" FAIL $((SECONDS - start)) "log: $LOGS/venv-tools.log"
-        for step in "${steps[@]}"; do
-            record "$step" "NOT RUN" 0 "no venv"
-        done
-        return 0
-    fi
-    record "venv tools" PASS $((SECONDS - start)) "$(grep -E '^(ansible-core|ansible-lint)==' \
-        "$ROOT/requirements/tools.txt" | paste -sd' ' -)"
-
-    # The laid-out copy is the collection the tools see (offline: no galaxy download).
-    local tool_env=(env "PATH=$venv/bin:$PATH" "ANSIBLE_COLLECTIONS_PATH=$WORK/tools")
-
-    if wanted lint; then
-        run_step "ansible-lint" "$dir" check_lint "${tool_env[@]}" \
-            ansible-lint --profile production --offline --nocolor
-    fi
-    if wanted docs; then
-        run_step "antsibull-docs lint" "$dir" check_none "${tool_env[@]}" \
-            antsibull-docs lint-collection-docs --plugin-docs .
-    fi
-    if wanted changelog; then
-        run_step "antsibull-changelog lint" "$dir" check_none "${tool_env[@]}" \
-            bash -c 'antsibull-changelog lint && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml'
-    fi
-    if wanted build; then
-        rm -rf "$WORK/dist"
-        run_step "galaxy build" "$dir" check_build "${tool_env[@]}" \
-            ansible-galaxy collection build --force --output-path "$WORK/dist" .
-        tarball=$(find "$WORK/dist" -name '*.tar.gz' -print -quit 2>/dev/null)
-        if [ -n "$tarball" ]; then
-            run_step "galaxy-importer" "$WORK/dist" check_importer "${tool_env[@]}" \
-                "GALAXY_IMPORTER_CONFIG=$ROOT/scripts/galaxy-importer.cfg" \
-                python -m galaxy_importer.main "$tarball"
-        else
-            record "galaxy-importer" "NOT RUN" 0 "no tarball"
-        fi
-    fi
+    echo "$note; profile $PROPERTY_PROFILE"
 }
 
 # The tarball must hold the collection and nothing of the development tree.
@@ -334,7 +237,7 @@ check_build() {
         echo "no tarball"
         return 1
     fi
-    junk=$(tar -tzf "$tarball" | grep -E '(^|/)(\.git|\.ansible|\.venv[^/]*|tests/output|tests/unit|tests/emulator|scripts|requirements|__pycache__|\.pytest_cache)(/|$)' | head -n 5)
+    junk=$(tar -tzf "$tarball" | grep -E '(^|/)(\.git|\.ansible|\.venv[^/]*|tests/output|tests/unit|tests/emulator|tests/property|scripts|requirements|__pycache__|\.pytest_cache|\.hypothesis)(/|$)' | head -n 5)
     if [ -n "$junk" ]; then
         echo "tarball holds development files: ${junk//$'\n'/ }"
         return 1
@@ -351,54 +254,10 @@ check_importer() {
     echo "$(grep -cE '^WARNING' "$1") warnings"
 }
 
-# --- how users get the collection: tarball, execution environment / AWX, docsite, release ----
-# Each runs once, on the tools venv, in the laid-out copy; the scripts say what they check.
-
-run_galaxy_checks() {
-    local steps=() venv start dir emulator_python
-    for step in tarball ee docsite release; do
-        wanted "$step" && steps+=("$step")
-    done
-    [ ${#steps[@]} -gt 0 ] || return 0
-
-    start=$SECONDS
-    if ! venv=$(audit_venv tools 2>"$LOGS/venv-galaxy.log") || ! dir=$(audit_layout "$WORK/tools"); then
-        record "venv tools (galaxy)" FAIL $((SECONDS - start)) "log: $LOGS/venv-galaxy.log"
-        return 0
-    fi
-    local tool_env=(env "PATH=$venv/bin:$PATH" "ANSIBLE_COLLECTIONS_PATH=$WORK/tools")
-
-    if wanted tarball; then
-        run_step "tarball contents" "$dir" check_galaxy_line "${tool_env[@]}" \
-            bash scripts/check_tarball.sh "$WORK/tarball"
-    fi
-    if wanted ee; then
-        # the emulator runs on the first runner venv (it has tests/emulator/requirements.txt)
-        if emulator_python=$(audit_venv "${VERSIONS%% *}" 2>>"$LOGS/venv-galaxy.log")/bin/python; then
-            run_step "ee and awx runner" "$dir" check_galaxy_line "${tool_env[@]}" \
-                "EMULATOR_PYTHON=$emulator_python" bash scripts/check_ee.sh "$WORK/ee"
-        else
-            record "ee and awx runner" "NOT RUN" 0 "no venv for the emulator; log: $LOGS/venv-galaxy.log"
-        fi
-    fi
-    if wanted docsite; then
-        run_step "docsite" "$dir" check_galaxy_line "${tool_env[@]}" \
-            bash scripts/check_docsite.sh "$WORK/docsite"
-    fi
-    if wanted release; then
-        run_step "changelog release" "$dir" check_galaxy_line "${tool_env[@]}" \
-            bash scripts/check_changelog_release.sh "$WORK/release"
-    fi
-}
-
-# The scripts end with "OK" or a one-line summary, "<what>: <figures>": that is the note.
+# The check scripts end with "OK" or a one-line summary, "<what>: <figures>": that is the note.
 check_galaxy_line() {
     grep -E '^(tarball|ee|docsite|changelog release [^ ]+): ' "$1" | tail -n 1
 }
-
-# --- Event-Driven Ansible end-to-end (step eda, run once) ---------------------------------------
-# tests/eda/e2e.py builds and installs the collection, then runs the real ansible-rulebook
-# (its own venv: requirements/eda.txt; a Java 17+ runtime) against the emulator.
 
 check_eda() {
     local summary
@@ -411,38 +270,184 @@ check_eda() {
     [[ $summary == *"; OK" ]]
 }
 
-run_eda() {
-    local venv start dir
-    wanted eda || return 0
-    start=$SECONDS
-    echo
-    echo "==> venv eda ($(date -u +%H:%M:%S))"
-    if ! venv=$(audit_venv eda 2>"$LOGS/venv-eda.log") || ! dir=$(audit_layout "$WORK/eda"); then
-        tail -n 30 "$LOGS/venv-eda.log"
-        record "venv eda" FAIL $((SECONDS - start)) "log: $LOGS/venv-eda.log"
-        record "eda e2e" "NOT RUN" 0 "no venv"
-        return 0
+# --- venvs ---------------------------------------------------------------------------------
+
+# with_venv NAME: the venv NAME of scripts/venv.sh (2.17, 2.21, tools, eda) and a laid-out copy
+# of the tree for it, made once per run: its row in the table comes the first time. Sets VENV,
+# DIR (the copy), AT (its ansible-test, real interpreters first on PATH: pyenv shims fail) and
+# TOOL_ENV (its tools, seeing the copy as the installed collection: offline, no galaxy).
+declare -A VENV_OF=() DIR_OF=()
+with_venv() {
+    local name=$1 start=$SECONDS log="$LOGS/venv-$1.log" copy
+    if [ -z "${VENV_OF[$name]+made}" ]; then
+        VENV_OF[$name]= # tried: a failure is recorded once, later steps are NOT RUN
+        copy="$WORK/$name"
+        [[ $name == [0-9]* ]] && copy="$WORK/ansible-$name"
+        echo
+        echo "==> venv $name ($(date -u +%H:%M:%S))"
+        if ! VENV=$(audit_venv "$name" 2>"$log"); then
+            tail -n 30 "$log"
+            record "venv $name" FAIL $((SECONDS - start)) "log: $log"
+            return 1
+        fi
+        # the ansible-core venvs run ansible-test, which bootstraps pip in venvs of its own
+        if { [[ $name == [0-9]* ]] && ! audit_get_pip "$VENV"; } || ! DIR=$(audit_layout "$copy"); then
+            record "venv $name" FAIL $((SECONDS - start)) "get-pip stand-in or tree copy failed"
+            return 1
+        fi
+        VENV_OF[$name]=$VENV
+        DIR_OF[$name]=$DIR
+        record "venv $name" PASS $((SECONDS - start)) "$(venv_note "$name")"
     fi
-    record "venv eda" PASS $((SECONDS - start)) "$(grep -E '^(ansible_rulebook|ansible-core)==' \
-        "$ROOT/requirements/eda.txt" | paste -sd' ' -)"
-    run_step "eda e2e" "$dir" check_eda env "PATH=$venv/bin:$PATH" \
-        "$venv/bin/python" tests/eda/e2e.py --work "$WORK/eda-run"
+    VENV=${VENV_OF[$name]}
+    DIR=${DIR_OF[$name]:-}
+    [ -n "$VENV" ] || return 1
+    AT=(env "PATH=$WORK/pythons:$VENV/bin:$PATH" "$VENV/bin/ansible-test")
+    TOOL_ENV=(env "PATH=$VENV/bin:$PATH" "ANSIBLE_COLLECTIONS_PATH=${DIR%/ansible_collections/*}")
+}
+
+venv_python() { # the Python version of venv $1
+    _audit_venv_spec "$1" | cut -d' ' -f1
+}
+
+venv_note() {
+    case "$1" in
+        tools | eda) grep -E '^(ansible-core|ansible-lint|ansible_rulebook)==' \
+            "$ROOT/requirements/$1.txt" | paste -sd' ' - ;;
+        *) echo "ansible-core $("$VENV/bin/python" -c 'import ansible; print(ansible.__version__)')" \
+            "on Python $(venv_python "$1")" ;;
+    esac
+}
+
+# --- the steps: STEP_LIST's functions, run in DIR with VENV; $1 is the ansible-core version ---
+
+test_files_under() { # any test_*.py below $1?
+    [ -d "$1" ] && [ -n "$(find "$1" -name 'test_*.py' -print -quit)" ]
+}
+
+step_sanity() {
+    run_step "sanity $1" "$DIR" check_sanity "${AT[@]}" sanity --venv --color no "${TEST_ARGS[@]}"
+}
+
+step_units() {
+    if test_files_under "$DIR/tests/unit"; then
+        run_step "units $1" "$DIR" check_units "${AT[@]}" units --venv --color no "${TEST_ARGS[@]}"
+    else
+        record "units $1" SKIP 0 "no tests/unit/**/test_*.py"
+    fi
+}
+
+step_emulator() {
+    if test_files_under "$DIR/tests/emulator/tests"; then
+        run_step "emulator $1" "$DIR" check_pytest env "PATH=$WORK/pythons:$VENV/bin:$PATH" \
+            "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/emulator/tests
+    else
+        record "emulator $1" SKIP 0 "no tests/emulator/tests/test_*.py"
+    fi
+}
+
+step_integration() {
+    if [ -n "$(find "$DIR/tests/integration/targets" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)" ]; then
+        run_step "integration $1" "$DIR" check_integration "${AT[@]}" integration --venv \
+            --python "$(venv_python "$1")" --continue-on-error --color no "${TEST_ARGS[@]}"
+    else
+        record "integration $1" SKIP 0 "no tests/integration/targets/*"
+    fi
+}
+
+# The Hypothesis properties (tests/property): plain pytest, once; ansible-test units on every
+# Python would multiply their time for nothing the unit tests do not already cover.
+step_property() {
+    run_step "property" "$DIR" check_property env "PATH=$VENV/bin:$PATH" \
+        "HYPOTHESIS_PROFILE=$PROPERTY_PROFILE" \
+        "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/property
+}
+
+step_lint() {
+    run_step "ansible-lint" "$DIR" check_lint "${TOOL_ENV[@]}" \
+        ansible-lint --profile production --offline --nocolor
+}
+
+step_docs() {
+    run_step "antsibull-docs lint" "$DIR" check_none "${TOOL_ENV[@]}" \
+        antsibull-docs lint-collection-docs --plugin-docs .
+}
+
+step_changelog() {
+    run_step "antsibull-changelog lint" "$DIR" check_none "${TOOL_ENV[@]}" \
+        bash -c 'antsibull-changelog lint && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml'
+}
+
+step_build() {
+    local tarball
+    rm -rf "$WORK/dist"
+    run_step "galaxy build" "$DIR" check_build "${TOOL_ENV[@]}" \
+        ansible-galaxy collection build --force --output-path "$WORK/dist" .
+    tarball=$(find "$WORK/dist" -name '*.tar.gz' -print -quit 2>/dev/null)
+    if [ -n "$tarball" ]; then
+        run_step "galaxy-importer" "$WORK/dist" check_importer "${TOOL_ENV[@]}" \
+            "GALAXY_IMPORTER_CONFIG=$ROOT/scripts/galaxy-importer.cfg" \
+            python -m galaxy_importer.main "$tarball"
+    else
+        record "galaxy-importer" "NOT RUN" 0 "no tarball"
+    fi
+}
+
+# How users get the collection: tarball, execution environment / AWX, docsite, release.
+# check_script ROW SCRIPT WORK_NAME [VAR=VALUE...]: scripts/SCRIPT says what it checks.
+check_script() {
+    run_step "$1" "$DIR" check_galaxy_line "${TOOL_ENV[@]}" "${@:4}" bash "scripts/$2" "$WORK/$3"
+}
+step_tarball() { check_script "tarball contents" check_tarball.sh tarball; }
+step_docsite() { check_script docsite check_docsite.sh docsite; }
+step_release() { check_script "changelog release" check_changelog_release.sh release; }
+
+step_ee() {
+    local emulator_python
+    # the emulator runs on the first runner venv (it has tests/emulator/requirements.txt)
+    if emulator_python=$(audit_venv "${VERSIONS%% *}" 2>>"$LOGS/venv-ee.log")/bin/python; then
+        check_script "ee and awx runner" check_ee.sh ee "EMULATOR_PYTHON=$emulator_python"
+    else
+        record "ee and awx runner" "NOT RUN" 0 "no venv for the emulator; log: $LOGS/venv-ee.log"
+    fi
+}
+
+# Event-Driven Ansible end-to-end: tests/eda/e2e.py builds and installs the collection, then
+# runs the real ansible-rulebook (its own venv: requirements/eda.txt; a Java 17+ runtime)
+# against the emulator.
+step_eda() {
+    run_step "eda e2e" "$DIR" check_eda env "PATH=$VENV/bin:$PATH" \
+        "$VENV/bin/python" tests/eda/e2e.py --work "$WORK/eda-run"
 }
 
 # --- main ------------------------------------------------------------------------------------
 
+# run_steps RUNS [VERSION]: the wanted steps of STEP_LIST that run RUNS, in the list's order
+run_steps() {
+    local runs=$1 version=${2:-} entry name when venv function
+    for entry in "${STEP_LIST[@]}"; do
+        read -r name when venv function <<<"$entry"
+        if [ "$when" != "$runs" ] || ! wanted "$name"; then continue; fi
+        [ "$venv" = - ] && venv=$version
+        if with_venv "$venv"; then
+            "$function" "$version"
+        else
+            record "$name${version:+ $version}" "NOT RUN" 0 "no venv"
+        fi
+    done
+}
+
 echo "$LABEL: steps: ${STEPS[*]}; ansible-core: $VERSIONS; work dir: $WORK"
-# the loop's exit status is its last pass's (integration): only the output says what is wanted
-needs_versions=$(for s in sanity units emulator integration; do wanted "$s" && echo y; done)
-if [ -n "$needs_versions" ]; then
-    audit_pythons_dir "$WORK/pythons" | paste -sd' ' - | sed 's/^/interpreters for ansible-test: /'
-fi
-for version in $VERSIONS; do
-    run_version "$version"
+for step in "${STEPS[@]}"; do # the interpreters, when a per-version step is wanted
+    if printf '%s\n' "${STEP_LIST[@]}" | grep -q "^$step  *per-version "; then
+        audit_pythons_dir "$WORK/pythons" | paste -sd' ' - | sed 's/^/interpreters for ansible-test: /'
+        break
+    fi
 done
-run_tools
-run_galaxy_checks
-run_eda
+for version in $VERSIONS; do
+    run_steps per-version "$version"
+done
+run_steps once
 
 echo
 printf '%-24s %-8s %7s  %s\n' STEP RESULT TIME NOTE
