@@ -58,6 +58,36 @@ def resolve_instant(timeutil, name, text):
         raise ValueError("--%s: %s" % (name, err))
 
 
+def format_report(chain, result):
+    """The verification as lines of text, newest bundle first."""
+    lines = []
+    if result.get("missing_head"):
+        lines.append("MISSING HEAD  " + chain.head_problem(result["missing_head"]))
+    for bundle in result["bundles"]:
+        window = bundle["window"]
+        verdict = "OK    " if bundle["verdict"] == chain.OK else "FAILED"
+        lines.append("%s  %s  [%s .. %s)  link=%s%s" % (
+            verdict, bundle["path"], window["since"], window["until"], bundle["link"],
+            "" if bundle["continuity"] in (None, "contiguous") else
+            "  continuity=%s" % bundle["continuity"]))
+        for problem in bundle["problems"]:
+            lines.append("        %s" % problem)
+        for note in bundle.get("notes", ()):
+            lines.append("        note: %s" % note)
+    if result.get("missing_tail"):
+        lines.append("MISSING TAIL  " + chain.tail_problem(result["missing_tail"]))
+    if result.get("anchor"):
+        lines.append("anchor %s: %s" % (result["anchor"]["sha256"],
+                                        "matches the newest manifest" if result["anchor"]["ok"]
+                                        else "does NOT match the newest manifest"))
+    broken = result["first_broken"]
+    if broken:
+        lines.append("first broken: bundle %s, file %s: %s"
+                     % (broken["bundle"], broken["file"] or "-", broken["problem"]))
+    lines.append(("CHAIN OK: " if result["ok"] else "CHAIN BROKEN: ") + result["summary"])
+    return lines
+
+
 def parser():
     args = argparse.ArgumentParser(
         description="Verify a chain of nirvana_labs.audit evidence bundles (files, links,"
@@ -88,7 +118,7 @@ def main(argv=None):
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
     else:
-        sys.stdout.write("\n".join(chain.format_report(result)) + "\n")
+        sys.stdout.write("\n".join(format_report(chain, result)) + "\n")
     return 0 if result["ok"] else 1
 
 

@@ -352,12 +352,12 @@ def _ends(bundles, since, until):
     return head, tail
 
 
-def _head_problem(head):
+def head_problem(head):
     return ("missing head: no bundle covers %s to %s (the newest bundle ends at %s)"
             % (head["from"] or "its open end", head["to"], head["from"] or "no stated instant"))
 
 
-def _tail_problem(tail):
+def tail_problem(tail):
     return ("missing tail: no bundle covers %s to %s (the oldest bundle starts at %s)"
             % (tail["from"], tail["to"] or "an unreadable start", tail["to"] or "-"))
 
@@ -393,7 +393,7 @@ def _walk(bundles):
 
 def _first_broken(bundles, head, tail):
     if head is not None:
-        return {"bundle": head["bundle"], "file": None, "problem": _head_problem(head)}
+        return {"bundle": head["bundle"], "file": None, "problem": head_problem(head)}
     for bundle in bundles:
         if bundle["problems"]:
             problem = bundle["problems"][0]
@@ -401,7 +401,7 @@ def _first_broken(bundles, head, tail):
             return {"bundle": bundle["path"], "problem": problem,
                     "file": None if is_span or not bundle["bad_files"] else bundle["bad_files"][0]}
     if tail is not None:
-        return {"bundle": tail["bundle"], "file": None, "problem": _tail_problem(tail)}
+        return {"bundle": tail["bundle"], "file": None, "problem": tail_problem(tail)}
     return None
 
 
@@ -453,32 +453,3 @@ def _summary(result):
             requested["since"] or "-", requested["until"] or "-")
     return text
 
-
-def format_report(result):
-    """The verification as lines of text, newest bundle first (what the script prints)."""
-    lines = []
-    if result.get("missing_head"):
-        lines.append("MISSING HEAD  " + _head_problem(result["missing_head"]))
-    for bundle in result["bundles"]:
-        window = bundle["window"]
-        lines.append("%s  %s  [%s .. %s)  link=%s%s" % (
-            "OK    " if bundle["verdict"] == OK else "FAILED", bundle["path"], window["since"],
-            window["until"], bundle["link"],
-            "" if bundle["continuity"] in (None, "contiguous") else
-            "  continuity=%s" % bundle["continuity"]))
-        for problem in bundle["problems"]:
-            lines.append("        %s" % problem)
-        for note in bundle.get("notes", ()):
-            lines.append("        note: %s" % note)
-    if result.get("missing_tail"):
-        lines.append("MISSING TAIL  " + _tail_problem(result["missing_tail"]))
-    if result.get("anchor"):
-        lines.append("anchor %s: %s" % (result["anchor"]["sha256"],
-                                        "matches the newest manifest" if result["anchor"]["ok"]
-                                        else "does NOT match the newest manifest"))
-    broken = result["first_broken"]
-    if broken:
-        lines.append("first broken: bundle %s, file %s: %s"
-                     % (broken["bundle"], broken["file"] or "-", broken["problem"]))
-    lines.append(("CHAIN OK: " if result["ok"] else "CHAIN BROKEN: ") + result["summary"])
-    return lines
