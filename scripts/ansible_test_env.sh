@@ -1,5 +1,10 @@
 # shellcheck shell=bash
-# What ansible-test needs on these machines before it can run offline (see TOOLING.md):
+# What ansible-test needs on a machine without general network access before it can run offline:
+# it downloads a pip bootstrap script from a host such machines cannot reach (audit_get_pip
+# writes a stand-in that runs ensurepip, then pip install); it rejects a collection that is not
+# really at .../ansible_collections/nirvana_labs/audit, a symlink included (audit_layout copies
+# the tree); pyenv's shims fail for inactive versions (audit_pythons_dir links real interpreters).
+#
 #
 #   audit_layout DIR       copy the working tree to DIR/ansible_collections/nirvana_labs/audit
 #                          (ansible-test rejects a symlink) and print that path
