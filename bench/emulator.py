@@ -61,6 +61,10 @@ class Emulator(EmulatorProcess):
     def set_api(self, generation):
         return self._admin("PUT", "config", {"api": generation})
 
+    def set_config(self, **changes):
+        """``rate_limit`` (requests/s or None), ``connect_latency_ms``, ``api``."""
+        return self._admin("PUT", "config", changes)
+
     def count(self, params):
         """How many entries the 2026-08 API lists for these filters (ground truth)."""
         return self._admin("GET", "truth", params=dict(params, ids_only="true"))["total_count"]

@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The design targets checked against a run's figures, and the table printed on stdout."""
 
+import report_economy
+
 SCAN_TARGET = 1.10
 MEMORY_TARGET = 1.2
 # Issue 13: the default parallelism against the sequential floor, and an export against a
@@ -54,6 +56,7 @@ def targets(results):
         add("peak memory, %s: large / small" % mode, "<= %.1f" % MEMORY_TARGET, ratio,
             ratio is not None and ratio <= MEMORY_TARGET)
     _parallel_targets(results, add)
+    report_economy.targets(results, add)
     return out
 
 
@@ -233,7 +236,7 @@ def _parallel(res):
 
 SECTIONS = (("scan", _scan), ("connections", _connections), ("pushdown", _pushdown),
             ("memory", _memory), ("overhead", _overhead), ("modules", _modules),
-            ("parallel", _parallel))
+            ("parallel", _parallel), ("economy", report_economy.lines))
 
 
 def table(document):

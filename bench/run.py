@@ -10,7 +10,7 @@ file under bench/results/.
 Run it with a Python that has ansible-core, requests and the emulator's requirements (the
 venv of scripts/venv.sh). Environment knobs: BENCH_QUICK, BENCH_REPS, BENCH_URI_REPS,
 BENCH_LARGE_REPS, BENCH_CALL_REPS, BENCH_PARALLEL_REPS, BENCH_ONLY (comma list of scan,
-connections, pushdown, memory, modules, overhead, parallel), BENCH_KEEP (keep the work
+connections, pushdown, memory, modules, overhead, parallel, economy), BENCH_KEEP (keep the work
 directory), BENCH_EMULATOR_AS_IS (do not set TCP_NODELAY in the emulator; see serve_emulator.py).
 """
 
@@ -32,6 +32,7 @@ import measure_connections  # noqa: E402  pylint: disable=wrong-import-position
 import measure_memory  # noqa: E402  pylint: disable=wrong-import-position
 import measure_modules  # noqa: E402  pylint: disable=wrong-import-position
 import measure_parallel  # noqa: E402  pylint: disable=wrong-import-position
+import measure_economy  # noqa: E402  pylint: disable=wrong-import-position
 import measure_overhead  # noqa: E402  pylint: disable=wrong-import-position
 import measure_pushdown  # noqa: E402  pylint: disable=wrong-import-position
 import measure_scan  # noqa: E402  pylint: disable=wrong-import-position
@@ -45,6 +46,7 @@ PHASES = (
     ("overhead", measure_overhead),
     ("modules", measure_modules),
     ("parallel", measure_parallel),
+    ("economy", measure_economy),
 )
 
 # Repetitions and sizes. The full run fits in about 10-15 minutes on 2 cores; most of it is

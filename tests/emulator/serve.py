@@ -37,6 +37,9 @@ def parse_args(argv):
     parser.add_argument("--faults", metavar="FILE", help="fault rules, JSON or YAML")
     parser.add_argument("--rate-limit", type=float, metavar="RPS",
                         help="answer 429 with Retry-After beyond this many requests per second")
+    parser.add_argument("--connect-latency", type=float, metavar="MS",
+                        help="delay before a new connection is served (a handshake's round"
+                             " trips), in milliseconds")
     parser.add_argument("--now", metavar="RFC3339",
                         help="end of the data window (default: start-up time, whole seconds)")
     parser.add_argument("--entry-overrides", metavar="FILE",
@@ -48,6 +51,8 @@ def parse_args(argv):
         parser.error("--entries and --seed must be >= 0")
     if args.rate_limit is not None and args.rate_limit <= 0:
         parser.error("--rate-limit must be > 0")
+    if args.connect_latency is not None and not 0 <= args.connect_latency <= 60000:
+        parser.error("--connect-latency must be from 0 to 60000 milliseconds")
     return args
 
 
@@ -63,6 +68,7 @@ def main(argv=None):
         emulator = Emulator(host=args.host, port=args.port, api_key=args.api_key,
                             entries=args.entries, seed=args.seed, api=args.api, tls=args.tls,
                             faults=rules, rate_limit=args.rate_limit, now=args.now,
+                            connect_latency_ms=args.connect_latency,
                             verbose=args.verbose, overrides=overrides)
         emulator.start()
     except (OSError, ValueError) as err:

@@ -45,6 +45,15 @@ def _json_bytes(obj):
     return json.dumps(obj, separators=(",", ":")).encode("utf-8")
 
 
+def _connect_latency(ms):
+    """Seconds each new connection waits before it is served, from milliseconds (None: 0)."""
+    if ms is None:
+        return 0.0
+    if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not 0 <= ms <= 60000:
+        raise ValueError("connect_latency_ms must be a number of milliseconds from 0 to 60000")
+    return ms / 1000.0
+
+
 class RateLimiter(object):
     """Token bucket: ``rate`` requests per second, bursts up to ``max(1, rate)``."""
 
@@ -121,6 +130,11 @@ class Handler(BaseHTTPRequestHandler):
         self.conn = [conn_id, generation, False]
         # Small responses must not wait for the peer's delayed ACK (Nagle): 40 ms each.
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        setup_cost = self.server.emulator.connect_latency
+        if setup_cost:
+            # What a new connection costs on a real network (a TLS handshake's round trips),
+            # paid once per connection, before its first request is read.
+            time.sleep(setup_cost)
         if isinstance(self.request, ssl.SSLSocket):
             self.request.settimeout(10)
             self.request.do_handshake()
@@ -313,7 +327,7 @@ class Emulator(object):
 
     def __init__(self, host="127.0.0.1", port=0, api_key=None, entries=10000, seed=0,
                  api="2026-08", tls=False, faults=None, rate_limit=None, now=None,
-                 dataset=None, verbose=False, overrides=None):
+                 dataset=None, verbose=False, overrides=None, connect_latency_ms=None):
         if api not in API_GENERATIONS:
             raise ValueError("api must be one of %s" % ", ".join(API_GENERATIONS))
         self.host = host
@@ -326,6 +340,7 @@ class Emulator(object):
         self.tls = tls
         self.faults = faults_mod.FaultSet(faults or [], seed=self.dataset.seed)
         self.limiter = RateLimiter(rate_limit) if rate_limit else None
+        self.connect_latency = _connect_latency(connect_latency_ms)
         self.stats = Stats()
         self.verbose = verbose
         self.errors = 0
@@ -436,6 +451,7 @@ class Emulator(object):
             "now": self.dataset.now_text,
             "api": self.api.generation,
             "rate_limit": self.limiter.rate if self.limiter else None,
+            "connect_latency_ms": round(self.connect_latency * 1000.0, 3),
             "tls": self.tls,
             "url": self.url,
             "redirect_url": self.redirect_url,
@@ -591,8 +607,11 @@ class Emulator(object):
             changes = json.loads(body.decode("utf-8") or "{}")
         except ValueError:
             raise ValueError("config must be a JSON object")
-        if not isinstance(changes, dict) or set(changes) - {"rate_limit", "api"}:
-            raise ValueError("config accepts only rate_limit and api")
+        if not isinstance(changes, dict) \
+                or set(changes) - {"rate_limit", "api", "connect_latency_ms"}:
+            raise ValueError("config accepts only rate_limit, api and connect_latency_ms")
+        if "connect_latency_ms" in changes:
+            self.connect_latency = _connect_latency(changes["connect_latency_ms"])
         if "api" in changes:
             self.api = Api(self.dataset, self.api_key, changes["api"], live=self.live)
         if "rate_limit" in changes:

@@ -105,6 +105,17 @@ def test_config_and_admin_errors(admin):
     assert admin("GET", "")[1]["endpoints"]
 
 
+def test_connect_latency_is_configured_and_refuses_bad_values(admin, client):
+    assert admin("GET", "config")[1]["connect_latency_ms"] == 0
+    assert admin("PUT", "config", {"connect_latency_ms": "fast"})[0] == 400
+    assert admin("PUT", "config", {"connect_latency_ms": -5})[0] == 400
+    assert admin("PUT", "config", {"connect_latency_ms": 2})[1]["connect_latency_ms"] == 2
+    try:
+        assert client.get(LIST).status == 200  # served, after the set-up cost
+    finally:
+        admin("PUT", "config", {"connect_latency_ms": 0})
+
+
 def test_rate_limit_answers_429_with_retry_after(admin, client):
     assert admin("PUT", "config", {"rate_limit": 1})[1]["rate_limit"] == 1
     got = [client.get(LIST) for dummy in range(5)]
