@@ -16,6 +16,17 @@ is split in equal time parts and each part's first page is fetched, which is als
 first page when the part is kept. Only the pages of ranges that get split again are spent on
 balancing. ``max_results`` and resume cursors read sequentially: a resume token names one
 cursor chain, so a parallel read could not issue one.
+
+What slicing costs the server, and the rule that bounds it: each slice ends on a partial page
+(half a page on average, at most one), and each range split again costs its probe. So every
+slice holds at least MIN_SLICE_PAGES (10) pages: a window of fewer than 2 x 10 pages (2,000
+entries at page size 100) is read sequentially, as slicing cannot pay for itself there, and a
+larger one in at most ``pages // 10`` slices (rounded down to a multiple of ``parallelism``
+when fewer than two per worker, so the workers finish together), which keeps the extra
+requests near 5 % and under 10 %. A range is split again only when it holds more than 1.5 x
+its share. All requests of a read go through one pool of ``parallelism`` keep-alive
+connections (workers.py) and one back-off that also lowers the requests in flight after a
+429 or 5xx and raises them again while the server allows it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -70,8 +81,12 @@ DEFAULT_PARALLELISM = 8
 # four per worker at parallelism 16 (64) cost 59 probes for no gain.
 SLICES_PER_WORKER = 2
 MIN_SLICES = 32
+# Each slice holds at least this many pages: its partial last page then costs at most 10 %.
+MIN_SLICE_PAGES = 10
+# A range is split again only when it holds more than this many times its share.
+SPLIT_SLACK = 1.5
 # A range is split into at most this many parts per round, and rounds are few.
-MAX_SPLIT = 16
+MAX_SPLIT = 32
 MAX_ROUNDS = 4
 # A range shorter than this is not split further (entries carry whole seconds at least).
 _TINY = datetime.timedelta(seconds=2)
@@ -207,20 +222,59 @@ def _honours_bounds(parent, children):
     return None
 
 
+def slice_count(count, page_size, parallelism):
+    """How many slices a window of ``count`` entries is planned in (the module docstring's
+    rule): below 2, it is read sequentially."""
+    wanted = max(MIN_SLICES, parallelism * SLICES_PER_WORKER)
+    affordable = count // (MIN_SLICE_PAGES * page_size)
+    slices = min(wanted, affordable)
+    if parallelism < slices < 2 * parallelism:
+        slices -= slices % parallelism  # one each: a ninth slice would make two rounds
+    return slices
+
+
+def _parts(rng, target):
+    return min(MAX_SPLIT, max(2, int(round(float(rng.count) / target))))
+
+
+def _pages(count, page_size):
+    return max(1, -(-count // page_size))
+
+
+def _affordable(families, ranges, spent, whole, page_size):
+    """The families (largest first) whose split keeps the read's extra requests within
+    MIN_SLICE_PAGES' share of the window's pages. The extra so far is known exactly from the
+    counts (a range of n entries costs ceil(n / page_size) pages, at least one, and each
+    range split cost its probe); a split of a range into k parts may cost k more."""
+    budget = _pages(whole.count, page_size) // MIN_SLICE_PAGES
+    extra = spent + sum(_pages(r.count, page_size) for r in ranges) \
+        - _pages(whole.count, page_size)
+    kept = []
+    for parent, kids in sorted(families, key=lambda family: -family[0].count):
+        if extra + len(kids) <= budget:
+            extra += len(kids)
+            kept.append((parent, kids))
+    return kept
+
+
 def plan(workers, whole, page_size, parallelism):
     """Split ``whole`` (already probed) into balanced, probed ranges. Returns (ranges in time
     order, or None when the server's answers rule slices out; probes issued; why not)."""
-    wanted = max(MIN_SLICES, parallelism * SLICES_PER_WORKER)
-    target = max(2 * page_size, -(-whole.count // wanted))
+    slices = slice_count(whole.count, page_size, parallelism)
+    if slices < 2:
+        return [whole], 0, None
+    target = -(-whole.count // slices)
     if not whole.page_inside():
         return None, 0, _IGNORED  # the whole window's first page already shows it
     probe = _probe(page_size)
-    done, pending, issued = [], [whole], 0
+    done, pending, issued, spent = [], [whole], 0, 0
     for dummy in range(MAX_ROUNDS):
-        families = [(r, r.split(min(MAX_SPLIT, -(-r.count // target)))) for r in pending
-                    if r.count > target and r.until - r.since > _TINY]
-        families = [(r, kids) for r, kids in families if len(kids) > 1]
+        families = [(r, r.split(_parts(r, target))) for r in pending
+                    if r.count > target * SPLIT_SLACK and r.until - r.since > _TINY]
+        families = _affordable([(r, kids) for r, kids in families if len(kids) > 1],
+                               done + pending, spent, whole, page_size)
         splitting = [r for r, dummy_kids in families]
+        spent += len(splitting)
         done.extend(r for r in pending if r not in splitting)
         if not families:
             pending = []
@@ -274,7 +328,7 @@ class ParallelScan(IteratedOnce):
         self.report = None
 
     def _entries(self):
-        gate = BackoffGate(self._transport.clock, self._transport.sleep)
+        gate = BackoffGate(self._transport.clock, self._transport.sleep, self.parallelism)
         workers = Workers(self._transport, self.parallelism, gate)
         try:
             whole = _Range(self.query, self.query.since, self.query.until)
@@ -285,7 +339,9 @@ class ParallelScan(IteratedOnce):
             else:
                 ranges, issued, reason = plan(workers, whole, self.page_size, self.parallelism)
                 if ranges is not None and len(ranges) == 1:
-                    reason = ("the window holds %d entries, too few to split" % whole.count)
+                    reason = ("the window holds %d entries, too few for slices of at least %d"
+                              " pages each to pay for themselves"
+                              % (whole.count, MIN_SLICE_PAGES))
             if reason:
                 # Every probe but the whole window's (its first page) was spent on balancing.
                 yield from self._sequential(whole, reason, issued)
@@ -293,6 +349,7 @@ class ParallelScan(IteratedOnce):
             # Each probe is a slice's first page, or spent on a range that was split again.
             spent = 1 + issued - len(ranges)
             yield from self._parallel(workers, ranges, spent, whole.count)
+            self.report["parallel"].update(gate.summary())
         finally:
             workers.close()
 

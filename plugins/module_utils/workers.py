@@ -11,51 +11,114 @@ __metaclass__ = type
 import threading
 
 
-class BackoffGate(object):
-    """One back-off for every slice: a 429 or 5xx seen by one worker holds all of them until
-    its wait (``Retry-After`` when the server gave one) has passed."""
+# After a back-off, the number of requests in flight is raised by one for each quiet period
+# (no back-off) of twice the last wait, and at least this many seconds.
+MIN_QUIET = 1.0
 
-    def __init__(self, clock, sleep):
+
+class BackoffGate(object):
+    """One back-off for every slice, and the number of requests they may have in flight.
+
+    A 429 or 5xx seen by one worker holds all of them until its wait (``Retry-After`` when the
+    server gave one) has passed, and halves the requests allowed in flight (once per back-off:
+    the answers of requests already sent do not halve it again), down to one. Each quiet
+    period after that (twice the last wait, at least MIN_QUIET seconds, with no back-off)
+    allows one more, up to ``limit``: additive increase, multiplicative decrease, so a read
+    settles at what a rate limit allows instead of meeting it with every worker at once.
+    """
+
+    def __init__(self, clock, sleep, limit=None):
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._not_before = None
+        self.ceiling = self.allowed = self.lowest = limit  # None: no cap
+        self.in_flight = 0
+        self.backoffs = 0
+        self._raise_at = None
+        self._quiet = MIN_QUIET
 
     def hold(self, delay, holder):
-        with self._lock:
-            until = self._clock() + delay
+        with self._cond:
+            now = self._clock()
+            until = now + delay
+            active = self._not_before is not None and now < self._not_before[0]
             if self._not_before is None or until > self._not_before[0]:
                 self._not_before = (until, holder)
+            if active:
+                return  # the same back-off: one decrease for it
+            self.backoffs += 1
+            self._quiet = max(MIN_QUIET, 2.0 * delay)
+            self._raise_at = until + self._quiet
+            if self.allowed is not None:
+                self.allowed = max(1, self.allowed // 2)
+                self.lowest = min(self.lowest, self.allowed)
 
     def pass_through(self, caller):
-        """Wait for a back-off another worker started (the one that started it has waited)."""
-        with self._lock:
+        """Wait for a back-off another worker started (the one that started it has waited),
+        then for a place among the requests allowed in flight; ``release`` gives it back."""
+        with self._cond:
             not_before, holder = self._not_before or (None, None)
         if not_before is not None and holder is not caller:
             wait = not_before - self._clock()
             if wait > 0:
                 self._sleep(wait)
+        with self._cond:
+            while self.allowed is not None and self.in_flight >= self.allowed:
+                self._cond.wait()
+            self.in_flight += 1
+
+    def release(self, caller, succeeded):
+        """The request ``pass_through`` let go has ended; a success after a quiet period
+        allows one more in flight."""
+        with self._cond:
+            self.in_flight -= 1
+            if succeeded and self.allowed is not None and self.allowed < self.ceiling \
+                    and self._raise_at is not None and self._clock() >= self._raise_at:
+                self.allowed += 1
+                self._raise_at = self._clock() + self._quiet
+            self._cond.notify_all()
+
+    def summary(self):
+        """For the read's report: back-offs and the fewest requests allowed in flight."""
+        with self._cond:
+            return {"backoffs": self.backoffs, "fewest_in_flight": self.lowest}
 
 
 class Workers(object):
     """Threads with a Transport each (a sibling of the client's: same settings, same key
-    holder, its own Session), running tasks handed to them in order."""
+    holder, its own Session), running tasks handed to them in order.
+
+    The transports are a pool kept for the whole read: a thread borrows one for its life and
+    gives it back, so the probes of every planning round and then the slices reuse the same
+    keep-alive connections, at most ``count`` of them (one per thread running at a time)."""
 
     def __init__(self, transport, count, gate):
         self._base, self._gate = transport, gate
         self._count = count
-        self._local = threading.local()
         self._transports = []
+        self._idle = []
         self._lock = threading.Lock()
 
-    def transport(self):
-        own = getattr(self._local, "transport", None)
-        if own is None:
-            own = self._base.sibling(gate=self._gate)
-            with self._lock:
-                self._transports.append(own)
-            self._local.transport = own
+    def _borrow(self):
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        own = self._base.sibling(gate=self._gate)
+        with self._lock:
+            self._transports.append(own)
         return own
+
+    def _give_back(self, transport):
+        with self._lock:
+            self._idle.append(transport)
+
+    def _run(self, task):
+        transport = self._borrow()
+        try:
+            task(transport)
+        finally:
+            self._give_back(transport)
 
     def run_all(self, tasks):
         """Run callables on the workers; return their results in order, or raise the first
@@ -65,7 +128,7 @@ class Workers(object):
         position = [0]
         lock = threading.Lock()
 
-        def work():
+        def work(transport):
             while True:
                 with lock:
                     index = position[0]
@@ -73,11 +136,12 @@ class Workers(object):
                 if index >= len(tasks):
                     return
                 try:
-                    results[index] = tasks[index](self.transport())
+                    results[index] = tasks[index](transport)
                 except Exception as err:  # pylint: disable=broad-except
                     errors[index] = err  # re-raised below, in the caller's thread
 
-        threads = [threading.Thread(target=work) for dummy in range(min(self._count, len(tasks)))]
+        threads = [threading.Thread(target=self._run, args=(work,))
+                   for dummy in range(min(self._count, len(tasks)))]
         for thread in threads:
             thread.daemon = True
             thread.start()
@@ -92,7 +156,7 @@ class Workers(object):
         """Start ``count`` threads running ``task(transport)``; return them."""
         threads = []
         for dummy in range(count):
-            thread = threading.Thread(target=lambda: task(self.transport()))
+            thread = threading.Thread(target=self._run, args=(task,))
             thread.daemon = True
             thread.start()
             threads.append(thread)

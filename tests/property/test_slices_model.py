@@ -15,8 +15,11 @@ __metaclass__ = type
 import datetime
 import os
 
+import pytest
+
 from hypothesis import example, given, settings, strategies as st
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils import slices
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import Scan
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.slices import ParallelScan
@@ -28,6 +31,16 @@ from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.fake
     FakeTransport,
     entry_at,
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def slices_of_one_page():
+    """These tests exercise slicing on small windows: every slice may hold one page (the rule
+    that reads small windows sequentially, MIN_SLICE_PAGES, has tests of its own)."""
+    kept, slices.MIN_SLICE_PAGES = slices.MIN_SLICE_PAGES, 1
+    yield
+    slices.MIN_SLICE_PAGES = kept
+
 
 SPAN = 600  # seconds of data
 # The ci profile's share stays near 15 s; the long profile's own count applies otherwise.

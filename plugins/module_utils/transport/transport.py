@@ -156,8 +156,9 @@ class Transport(object):
             raise status_error(response, attempt, self._scrub)
 
     def _send(self, url, params):
-        if self.gate is not None:
-            self.gate.pass_through(self)
+        gate, succeeded = self.gate, False
+        if gate is not None:
+            gate.pass_through(self)  # released below, whatever happens
         self.requests_sent += 1
         self._watchdog.arm(self.timeout)
         try:
@@ -169,12 +170,16 @@ class Transport(object):
                                             timeout=self.timeout, verify=self.verify,
                                             proxies=self._proxies(url), allow_redirects=False,
                                             stream=True)
-                return read_reply(response, self.max_body_bytes, self._scrub)
+                response = read_reply(response, self.max_body_bytes, self._scrub)
+                succeeded = 200 <= response.status_code < 300
+                return response
         except SEND_ERRORS as err:
             raise send_error(err, url, self.timeout, self._watchdog.fired,
                                            self._scrub)
         finally:
             self._watchdog.disarm()
+            if gate is not None:
+                gate.release(self, succeeded)
 
     def _proxies(self, url):
         return proxies_for(url, self.use_proxy)

@@ -26,6 +26,16 @@ from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.emul
     ids,
 )
 
+
+@pytest.fixture(autouse=True, scope="module")
+def slices_of_one_page():
+    """These tests exercise slicing on small windows: every slice may hold one page (the rule
+    that reads small windows sequentially, MIN_SLICE_PAGES, has tests of its own)."""
+    kept, slices.MIN_SLICE_PAGES = slices.MIN_SLICE_PAGES, 1
+    yield
+    slices.MIN_SLICE_PAGES = kept
+
+
 # The emulator's data run from 2026-09-02 to 11:17 on NOW's day: these windows hold hundreds
 # to thousands of entries, the last one ends exactly at NOW (the newest entries included).
 WINDOW = {"since": "2026-10-01T00:00:00Z", "until": "2026-11-25T00:00:00Z"}

@@ -12,6 +12,8 @@ __metaclass__ = type
 
 import datetime
 
+import pytest
+
 from ansible_collections.nirvana_labs.audit.plugins.module_utils import slices
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import Scan
@@ -23,6 +25,15 @@ from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.fake
     FakeTransport,
     entry_at,
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def slices_of_one_page():
+    """These tests exercise slicing on small windows: every slice may hold one page (the rule
+    that reads small windows sequentially, MIN_SLICE_PAGES, has tests of its own)."""
+    kept, slices.MIN_SLICE_PAGES = slices.MIN_SLICE_PAGES, 1
+    yield
+    slices.MIN_SLICE_PAGES = kept
 
 
 def window_query(since, until, order="newest_first"):
