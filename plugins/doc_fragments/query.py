@@ -97,8 +97,13 @@ class ModuleDocFragment(object):
                 is sequential and the result's C(scan.parallel) says why.
               - 'Requests: the window''s first page gives its total; ranges holding more than their share are
                 split and each part''s first page is read, which is then that slice''s first page. Each slice
-                is its own cursor chain on its own connection; a retry wait (C(Retry-After)) seen by one slice
-                holds every slice.'
+                is its own cursor chain. Every slice holds at least 10 pages, so a window of fewer than 20 pages
+                (O(page_size) x 20 entries) is read sequentially, and the extra requests of a larger one (partial
+                last pages, balancing) stay within 10 % of a sequential read''s.'
+              - 'Connections: the read''s requests share one pool of at most this many keep-alive connections,
+                plus the client''s own. A retry wait (C(Retry-After)) seen by one slice holds every slice and
+                halves the requests in flight, down to one; each quiet period after it (twice the wait, at least
+                a second) allows one more, so a rate-limited read settles at what the limit allows.'
               - 'The entries and their order are exactly those of a sequential read. Memory: slices read ahead
                 of their turn wait in memory (the module and the lookup return every entry anyway); M(nirvana_labs.audit.audit_log_export)
                 spills them to temporary files in blocks of 100 entries, so about a page a slice waits in memory.'

@@ -67,8 +67,8 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.workers import 
 )
 
 # SPILL_ENTRIES is re-exported: the schema documents it from here.
-__all__ = ["DEFAULT_PARALLELISM", "MAX_PARALLELISM", "MIN_PARALLELISM", "ParallelScan",
-           "SPILL_ENTRIES", "parallel_refusal", "plan"]
+__all__ = ["DEFAULT_PARALLELISM", "MAX_PARALLELISM", "MIN_PARALLELISM", "MIN_SLICE_PAGES",
+           "ParallelScan", "SPILL_ENTRIES", "parallel_refusal", "plan", "slice_count"]
 
 MIN_PARALLELISM = 1
 MAX_PARALLELISM = 16

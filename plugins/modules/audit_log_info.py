@@ -346,6 +346,18 @@ scan:
           description: Slices read at once, each on its own connection, when parallel.
           type: int
           sample: 8
+        backoffs:
+          description:
+            - Retry waits (C(429), C(5xx)) that held every slice, when parallel; each halved
+              the requests allowed in flight.
+          type: int
+          sample: 0
+        fewest_in_flight:
+          description:
+            - The fewest requests allowed in flight during the read (O(parallelism) when no
+              back-off lowered it), when parallel.
+          type: int
+          sample: 8
         sizes:
           description: Matching entries of each slice in the order returned, when parallel.
           type: list
