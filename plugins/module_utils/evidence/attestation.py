@@ -31,12 +31,15 @@ try:
     from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import bundle_inputs
 except ImportError:  # loaded by its path, without the collection: the sibling by its path too
     import importlib.util as _util
+    import sys as _sys
 
-    _SPEC = _util.spec_from_file_location(
-        "nirvana_audit_evidence_bundle_inputs",
-        os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundle_inputs.py"))
-    bundle_inputs = _util.module_from_spec(_SPEC)
-    _SPEC.loader.exec_module(bundle_inputs)
+    bundle_inputs = _sys.modules.get("nirvana_audit_evidence_bundle_inputs")
+    if bundle_inputs is None:  # chain.py registers the one it loaded; else load it here
+        _SPEC = _util.spec_from_file_location(
+            "nirvana_audit_evidence_bundle_inputs",
+            os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundle_inputs.py"))
+        bundle_inputs = _util.module_from_spec(_SPEC)
+        _SPEC.loader.exec_module(bundle_inputs)
 
 NAMESPACE = "nirvana-labs-audit-evidence@v1"
 SIGNATURE_NAME = "manifest.json.sig"
@@ -146,7 +149,10 @@ def check_timestamp(token_path, data, ca_path):
                                hashlib.sha256(data).hexdigest(), "-in", token_path,
                                "-CAfile", ca_path])
     if code != 0 or "Verification: OK" not in out:
-        reason = [line for line in err.splitlines() if "error" in line.lower()][-1:]
+        # "<thread>:error:<code>:<library>:<function>:<reason>:<file>:<line>:": the reason only,
+        # the same from one process to the next.
+        reason = [line.split(":")[5] for line in err.splitlines()
+                  if ":error:" in line and len(line.split(":")) > 5][-1:]
         verdict["problem"] = ("%s does not verify against the time-stamping CA %s for this"
                               " bundle's content%s" % (TIMESTAMP_NAME, ca_path,
                                                        ": " + reason[0][:200] if reason else ""))
