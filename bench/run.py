@@ -35,6 +35,7 @@ import measure_parallel  # noqa: E402  pylint: disable=wrong-import-position
 import measure_overhead  # noqa: E402  pylint: disable=wrong-import-position
 import measure_pushdown  # noqa: E402  pylint: disable=wrong-import-position
 import measure_scan  # noqa: E402  pylint: disable=wrong-import-position
+import measure_signing  # noqa: E402  pylint: disable=wrong-import-position
 import report  # noqa: E402  pylint: disable=wrong-import-position
 
 PHASES = (
@@ -45,6 +46,7 @@ PHASES = (
     ("overhead", measure_overhead),
     ("modules", measure_modules),
     ("parallel", measure_parallel),
+    ("signing", measure_signing),
 )
 
 # Repetitions and sizes. The full run fits in about 10-15 minutes on 2 cores; most of it is
