@@ -36,6 +36,7 @@ import measure_economy  # noqa: E402  pylint: disable=wrong-import-position
 import measure_overhead  # noqa: E402  pylint: disable=wrong-import-position
 import measure_pushdown  # noqa: E402  pylint: disable=wrong-import-position
 import measure_scan  # noqa: E402  pylint: disable=wrong-import-position
+import measure_signing  # noqa: E402  pylint: disable=wrong-import-position
 import report  # noqa: E402  pylint: disable=wrong-import-position
 
 PHASES = (
@@ -47,6 +48,7 @@ PHASES = (
     ("modules", measure_modules),
     ("parallel", measure_parallel),
     ("economy", measure_economy),
+    ("signing", measure_signing),
 )
 
 # Repetitions and sizes. The full run fits in about 10-15 minutes on 2 cores; most of it is

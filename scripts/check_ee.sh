@@ -69,10 +69,17 @@ INSTALLED=$SITE/ansible_collections/nirvana_labs/audit
 
 # --- 2. introspect ------------------------------------------------------------------------
 say "ansible-builder introspect --sanitize"
-ansible-builder introspect --sanitize --write-pip "$RUN/ee-python.txt" "$SITE" | tee "$RUN/introspect.log"
+ansible-builder introspect --sanitize --write-pip "$RUN/ee-python.txt" \
+    --write-bindep "$RUN/ee-bindep.txt" "$SITE" | tee "$RUN/introspect.log"
 grep -qiE '^requests([^a-z0-9_.-]|$)' "$RUN/ee-python.txt" ||
     fail "introspect did not list requests: $(cat "$RUN/ee-python.txt")"
 echo "ee: introspect lists requests"
+# Signing and timestamps: the system packages of bindep.txt (meta/execution-environment.yml).
+for package in openssh-client openssl; do
+    grep -qE "^$package( |\[|$)" "$RUN/ee-bindep.txt" ||
+        fail "introspect did not list the system package $package: $(cat "$RUN/ee-bindep.txt")"
+done
+echo "ee: introspect lists openssh-client and openssl"
 pip_install -r "$RUN/ee-python.txt"
 "$CLEAN/bin/python" -m pip check
 echo "ee: clean venv: $("$CLEAN/bin/python" -m pip freeze --disable-pip-version-check | paste -sd' ' -)"

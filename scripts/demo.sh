@@ -89,11 +89,19 @@ runbook() {
         -e evidence_since="$1" -e evidence_until="$2" -e evidence_dest="$3" "${@:4}"
 }
 
-say "Runbook: evidence for $week1 to $week2"
-runbook "$week1" "$week2" "$OUT/evidence/$week1"
+say "A throwaway signing key and the allowed signers file an auditor would keep"
+rm -f "$OUT/signing_key" "$OUT/signing_key.pub"
+ssh-keygen -q -t ed25519 -N '' -C demo-evidence@example.com -f "$OUT/signing_key"
+printf 'demo-evidence@example.com namespaces="nirvana-labs-audit-evidence@v1" %s\n' \
+    "$(cut -d' ' -f1,2 "$OUT/signing_key.pub")" >"$OUT/allowed_signers"
+cat "$OUT/allowed_signers"
 
-say "Runbook: evidence for $week2 to $today, chained to the previous bundle"
-runbook "$week2" "$today" "$OUT/evidence/$week2" -e evidence_previous="$OUT/evidence/$week1"
+say "Runbook: evidence for $week1 to $week2, signed"
+runbook "$week1" "$week2" "$OUT/evidence/$week1" -e evidence_signing_key="$OUT/signing_key"
+
+say "Runbook: evidence for $week2 to $today, chained to the previous bundle, signed"
+runbook "$week2" "$today" "$OUT/evidence/$week2" -e evidence_previous="$OUT/evidence/$week1" \
+    -e evidence_signing_key="$OUT/signing_key"
 
 say "Verify both bundles with the stock tool, no Ansible involved"
 for bundle in "$OUT/evidence/$week1" "$OUT/evidence/$week2"; do
@@ -123,7 +131,8 @@ YAML
 
 say "Verify the chain again with the plain script shipped in the collection (no Ansible)"
 CHAIN_SCRIPT="$OUT/collections/ansible_collections/nirvana_labs/audit/tools/verify_evidence_chain.py"
-python3 "$CHAIN_SCRIPT" "$OUT/evidence"
+python3 "$CHAIN_SCRIPT" "$OUT/evidence" --allowed-signers "$OUT/allowed_signers" \
+    --require-signature --since "$week1" --until "$today"
 
 say "Done in $(($(date +%s) - started)) s"
 cat <<EOF
@@ -134,5 +143,6 @@ Reports of the latest week:
   $OUT/evidence/$week2/report.html   (open in a browser; self-contained, works offline)
   $OUT/evidence/$week2/report.md
 Verify a bundle anywhere: cd $OUT/evidence/$week2 && sha256sum -c SHA256SUMS
-Verify the chain anywhere: python3 $CHAIN_SCRIPT $OUT/evidence
+Verify the chain anywhere: python3 $CHAIN_SCRIPT $OUT/evidence \\
+    --allowed-signers $OUT/allowed_signers --require-signature --since $week1 --until $today
 EOF

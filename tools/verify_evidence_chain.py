@@ -4,7 +4,8 @@
 """Verify a chain of nirvana_labs.audit evidence bundles, without Ansible.
 
     python3 verify_evidence_chain.py BUNDLE_OR_DIRECTORY [...]
-        [--anchor SHA256] [--since INSTANT] [--until INSTANT] [--json]
+        [--anchor SHA256] [--since INSTANT] [--until INSTANT]
+        [--allowed-signers FILE] [--require-signature] [--timestamp-ca FILE] [--json]
 
 Each argument is a bundle directory, or a directory whose subdirectories are bundles. Every
 file is checked against its SHA256SUMS (which must list exactly the manifest's files and the
@@ -12,7 +13,10 @@ manifest), every manifest's link against the SHA-256 of the next older manifest,
 windows for gaps and overlaps, newest bundle first. ``--anchor`` is the newest manifest's
 SHA-256 kept elsewhere (it pins the newest bundle); ``--since``/``--until`` the period the chain
 must cover (a missing head or tail is reported), in the forms the modules take (RFC 3339, a
-date, ``now``, an age such as ``90d``). Exit status: 0 the chain verifies, 1 it does not, 2 bad
+date, ``now``, an age such as ``90d``). ``--allowed-signers`` (an OpenSSH allowed signers
+file) checks each bundle's ``manifest.json.sig`` with ``ssh-keygen -Y verify`` at the bundle's
+signing time, ``--require-signature`` fails an unsigned bundle, ``--timestamp-ca`` checks each
+``manifest.json.tsr`` with ``openssl ts -verify``. Exit status: 0 the chain verifies, 1 it does not, 2 bad
 arguments.
 
 Python 3 standard library only. The checks are those of the audit_log_verify module: this
@@ -70,6 +74,7 @@ def format_report(chain, result):
             verdict, bundle["path"], window["since"], window["until"], bundle["link"],
             "" if bundle["continuity"] in (None, "contiguous") else
             "  continuity=%s" % bundle["continuity"]))
+        lines.append("        " + describe_seal(bundle))
         for problem in bundle["problems"]:
             lines.append("        %s" % problem)
         for note in bundle.get("notes", ()):
@@ -88,6 +93,18 @@ def format_report(chain, result):
     return lines
 
 
+def describe_seal(bundle):
+    """Who signed the bundle and when it was timestamped, in one line."""
+    signer, stamp = bundle.get("signer"), bundle.get("timestamp")
+    text = "signature=%s" % bundle.get("signature")
+    if signer:
+        text += " by %s%s" % (signer["fingerprint"], " (%s)" % signer["principal"]
+                              if signer["principal"] else "")
+    if stamp:
+        text += "  timestamp=%s %s" % (stamp["status"], stamp["time"])
+    return text
+
+
 def parser():
     args = argparse.ArgumentParser(
         description="Verify a chain of nirvana_labs.audit evidence bundles (files, links,"
@@ -100,6 +117,12 @@ def parser():
                       help="the chain must cover the period from this instant")
     args.add_argument("--until", metavar="INSTANT",
                       help="the chain must cover the period up to this instant")
+    args.add_argument("--allowed-signers", metavar="FILE",
+                      help="OpenSSH allowed signers file: who may sign the bundles, and when")
+    args.add_argument("--require-signature", action="store_true",
+                      help="fail a bundle that is not signed (needs --allowed-signers)")
+    args.add_argument("--timestamp-ca", metavar="FILE",
+                      help="CA certificate of the time-stamping authority (PEM)")
     args.add_argument("--json", action="store_true", help="print the result as JSON")
     return args
 
@@ -111,8 +134,11 @@ def main(argv=None):
         timeutil = _load("nirvana_audit_timeutil", TIMEUTIL)
         result = chain.verify_chain(args.bundles, anchor=args.anchor,
                                     since=resolve_instant(timeutil, "since", args.since),
-                                    until=resolve_instant(timeutil, "until", args.until))
-    except (ValueError, OSError) as err:
+                                    until=resolve_instant(timeutil, "until", args.until),
+                                    allowed_signers=args.allowed_signers,
+                                    require_signature=args.require_signature,
+                                    timestamp_ca=args.timestamp_ca)
+    except (ValueError, OSError, chain.ToolError) as err:
         sys.stderr.write("verify_evidence_chain: %s\n" % err)
         return 2
     if args.json:

@@ -76,4 +76,40 @@ class ModuleDocFragment(object):
                 export again later to get the settled period.
               - Seconds (V(300)) or a number and a unit C(s), C(m), C(h), C(d) or C(w) (V(5m), V(1h)).
             type: str
+          signing_key:
+            description:
+              - A private SSH key file (OpenSSH format, for example made by C(ssh-keygen -t ed25519)) to sign
+                the bundle's C(manifest.json) with (C(ssh-keygen -Y sign) in the namespace C(nirvana-labs-audit-evidence@v1)),
+                written beside it as C(manifest.json.sig).
+              - The manifest records that the bundle is signed, and the SHA-256 of the previous bundle's signature,
+                so removing a signature or re-signing part of a chain is evident. M(nirvana_labs.audit.audit_log_verify)
+                checks it against an allowed signers file.
+              - 'ssh-keygen reads the key; the module never does, and its content appears in no result, log or
+                message. A key protected by a passphrase fails at once with a clear message (there is no prompt):
+                add it to an ssh-agent and give O(signing_public_key) instead.'
+              - Mutually exclusive with O(signing_public_key).
+            type: path
+          signing_public_key:
+            description:
+              - 'The public key file of a key held by the ssh-agent named by the environment variable C(SSH_AUTH_SOCK)
+                (a hardware key, or the agent of an AWX job): the manifest is signed with C(ssh-keygen -Y sign
+                -U -f) this file.'
+              - Mutually exclusive with O(signing_key).
+            type: path
+          timestamp_ca_path:
+            description:
+              - 'The CA certificate file (PEM) of the O(timestamp_url) authority: the token is verified against
+                it (C(openssl ts -verify)) before the bundle is written.'
+              - Without it the token is stored after a check of its form only.
+            type: path
+          timestamp_url:
+            description:
+              - The URL of an RFC 3161 time-stamping authority (for example V(http://timestamp.digicert.com) or
+                V(https://freetsa.org/tsr)).
+              - The export obtains a time-stamp token over the signature (or over the manifest when the bundle
+                is not signed) and stores the authority's response as C(manifest.json.tsr), which proves that
+                the bundle existed at the attested time.
+              - The request is built by C(openssl ts -query) and sent without proxy, with O(timeout) and O(validate_certs);
+                plain C(http://) is accepted, the token being signed by the authority.
+            type: str
 '''

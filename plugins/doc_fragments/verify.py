@@ -15,6 +15,18 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     DOCUMENTATION = r'''
         options:
+          allowed_signers:
+            description:
+              - 'An OpenSSH allowed signers file (see C(ssh-keygen(1)), ALLOWED SIGNERS): one line per principal
+                and public key, with C(namespaces="nirvana-labs-audit-evidence@v1") and optionally C(valid-after)/C(valid-before),
+                so that a key rotated within a chain is accepted only for the bundles signed while it was valid.'
+              - 'Each bundle''s C(manifest.json.sig) is verified with C(ssh-keygen -Y verify) at the bundle''s
+                signing time: its verified timestamp''s time, else the later of its C(run.finished_at) and its
+                window''s end. A signature that does not verify, or is by a key not allowed at that time, fails
+                the bundle, naming the key''s fingerprint; RV(bundles[].signer) says who signed each bundle.'
+              - 'Without it, signatures are checked for integrity only (RV(bundles[].signature) is V(unchecked)):
+                anyone can make a valid signature.'
+            type: path
           anchor:
             description:
               - The SHA-256 of the newest bundle's C(manifest.json), as the export returned it (RV(nirvana_labs.audit.audit_log_export#module:manifest_sha256))
@@ -39,6 +51,13 @@ class ModuleDocFragment(object):
               - Fail when any file, link or window does not verify; the result still carries every bundle's verdict.
               - With V(false) the module succeeds and RV(ok) says whether the chain is intact.
             type: bool
+          require_signature:
+            default: false
+            description:
+              - Fail a bundle that is not signed. Needs O(allowed_signers).
+              - Without it, an unsigned bundle is reported with RV(bundles[].signature=unsigned); a bundle whose
+                manifest says it was signed fails when its signature is missing either way.
+            type: bool
           since:
             description:
               - 'The chain must cover the period from this instant: the oldest bundle''s window must start at
@@ -48,6 +67,13 @@ class ModuleDocFragment(object):
               - Without it, a chain whose oldest bundles were removed still verifies from its new oldest bundle
                 on.
             type: str
+          timestamp_ca_path:
+            description:
+              - 'The CA certificate file (PEM) of the time-stamping authority that timestamped the bundles: each
+                C(manifest.json.tsr) is verified with C(openssl ts -verify) against it and over the bundle''s
+                signature (or manifest), and its time must not be before the end of the bundle''s window.'
+              - Without it, the attested time is reported but not trusted.
+            type: path
           until:
             description:
               - 'The chain must cover the period up to this instant: the newest bundle''s window must end at or

@@ -122,6 +122,17 @@ EXAMPLES = r"""
   delegate_to: localhost
   register: would
 
+- name: Export November signed with the evidence key and timestamped by a public authority
+  nirvana_labs.audit.audit_log_export:
+    since: "2026-11-01"
+    until: "2026-12-01"
+    dest: /srv/evidence/2026-11
+    previous: /srv/evidence/2026-10
+    signing_key: /etc/nirvana-audit/evidence_ed25519
+    timestamp_url: http://timestamp.digicert.com
+    timestamp_ca_path: /etc/nirvana-audit/digicert-tsa-ca.pem
+  delegate_to: localhost
+
 # The key never goes into environment: (-vvv and ps would show it). Keep it in a variable
 # encrypted with ansible-vault (group_vars/all/vault.yml: vault_nirvana_labs_api_key: ...) and
 # give it to every module of the collection at once with module_defaults.
@@ -142,6 +153,40 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+signature:
+  description: The signature of C(manifest.json) (O(signing_key) or O(signing_public_key)), or V(null) when the bundle is not signed (or in check mode, when it would be signed again).
+  returned: success
+  type: dict
+  contains:
+    path:
+      description: The signature file, C(manifest.json.sig) beside the manifest.
+      type: str
+      sample: /srv/evidence/2026-11/manifest.json.sig
+    key_type:
+      description: The signing key's type.
+      type: str
+      sample: ED25519
+    fingerprint:
+      description: The signing key's SHA-256 fingerprint (never the key).
+      type: str
+      sample: SHA256:3NJMyeSf38lGxp5b0wu4gODAWvUMTkvyY+KZ7axKyeY
+timestamp:
+  description: The RFC 3161 timestamp (O(timestamp_url)), or V(null) when none was asked for (or in check mode, when one would be obtained).
+  returned: success
+  type: dict
+  contains:
+    path:
+      description: The authority's response, C(manifest.json.tsr) beside the manifest.
+      type: str
+      sample: /srv/evidence/2026-11/manifest.json.tsr
+    time:
+      description: The time the authority attests (UTC).
+      type: str
+      sample: "2026-12-01T00:05:12Z"
+    url:
+      description: The authority's URL.
+      type: str
+      sample: http://timestamp.digicert.com
 dest:
   description: Absolute path of the bundle directory.
   returned: success
@@ -406,6 +451,8 @@ def main():
                     % (module.params["previous"], "; ".join(previous.get("problems") or [])))
     paths = [result["dest"], result["manifest_path"], result["sums_path"]]
     paths.extend(info["path"] for info in result["files"].values())
+    paths.extend(info["path"] for info in (result["signature"], result["timestamp"])
+                 if info and not module.check_mode)
     result["changed"] = set_file_attributes(module, paths, result["changed"])
     completeness = result["completeness"]
     if completeness["complete"] is False:

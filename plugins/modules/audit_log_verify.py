@@ -92,6 +92,17 @@ EXAMPLES = r"""
     until: "2027-01-01"
   delegate_to: localhost
 
+- name: Verify signatures (key rotation honoured) and timestamps over the audit period
+  nirvana_labs.audit.audit_log_verify:
+    bundles:
+      - /srv/evidence
+    allowed_signers: /etc/nirvana-audit/allowed_signers
+    require_signature: true
+    timestamp_ca_path: /etc/nirvana-audit/tsa-ca.pem
+    since: "2026-01-01"
+    until: "2027-01-01"
+  delegate_to: localhost
+
 - name: Say where it broke
   ansible.builtin.debug:
     msg: "{{ chain.first_broken.bundle }}: {{ chain.first_broken.problem }}"
@@ -157,6 +168,39 @@ bundles:
       type: list
       elements: str
       sample: ["SHA256SUMS lists extra.jsonl, which manifest.json does not list: it is not part of the export"]
+    signature:
+      description:
+        - The bundle's signature (C(manifest.json.sig)). V(valid) by a key that O(allowed_signers)
+          allows at the bundle's signing time, V(unchecked) valid but no O(allowed_signers) to
+          say whose, V(not_allowed) valid but by a key not allowed then, V(invalid) it does not
+          verify over C(manifest.json), V(missing) the manifest says it was signed but the
+          signature is gone, V(unsigned), V(unknown) the manifest cannot be read.
+      type: str
+      sample: valid
+    signer:
+      description: Who signed the bundle, or V(null) when it is unsigned or the signature does not verify.
+      type: dict
+      contains:
+        principal:
+          description: The principal of O(allowed_signers) (C(ssh-keygen -Y find-principals)), or V(null) without O(allowed_signers) or when the key is not allowed.
+          type: str
+          sample: evidence@example.com
+        fingerprint:
+          description: The SHA-256 fingerprint of the signing key.
+          type: str
+          sample: SHA256:3NJMyeSf38lGxp5b0wu4gODAWvUMTkvyY+KZ7axKyeY
+    timestamp:
+      description: The bundle's RFC 3161 timestamp (C(manifest.json.tsr)), or V(null) when it has none.
+      type: dict
+      contains:
+        time:
+          description: The time the authority attests (UTC).
+          type: str
+          sample: "2026-12-01T00:05:12Z"
+        status:
+          description: V(valid) verified against O(timestamp_ca_path), V(unchecked) read without O(timestamp_ca_path), V(invalid).
+          type: str
+          sample: valid
     notes:
       description: What is worth knowing but does not fail the bundle (a leftover part file, a link to an unverified bundle).
       type: list
@@ -271,6 +315,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module 
     schema_module,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.chain import (
+    ToolError,
     check_arguments,
     verify_chain,
 )
@@ -280,6 +325,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import
     parse_instant,
     utc_now,
 )
+
+
+# Messages about these settings name them already (attestation.check_settings).
+SETTING_NAMES = ("allowed_signers:", "require_signature:", "timestamp_ca:")
 
 
 def requested(params):
@@ -308,9 +357,14 @@ def main():
     if not failure:
         try:
             result = verify_chain(module.params["bundles"], anchor=anchor, since=since,
-                                  until=until)
+                                  until=until,
+                                  allowed_signers=module.params["allowed_signers"],
+                                  require_signature=module.params["require_signature"],
+                                  timestamp_ca=module.params["timestamp_ca_path"])
+        except ToolError as err:
+            failure = str(err)
         except (ValueError, OSError) as err:
-            failure = "bundles: %s" % err
+            failure = str(err) if str(err).startswith(SETTING_NAMES) else "bundles: %s" % err
     if failure:
         # Outside the except block, as run_or_fail does: the message says everything.
         module.fail_json(msg=failure, ok=False)

@@ -148,7 +148,11 @@ def manifest_facts(manifest):
     # a problem.
     files = manifest.get("files", {})
     facts = {"files": {}, "window": {"since": None, "until": None}, "previous": None,
-             "previous_invalid": False}
+             "previous_invalid": False,
+             # Declared in the signed manifest, so removing the companion is evident.
+             "signed": isinstance(manifest.get("signature"), dict),
+             "timestamped": isinstance(manifest.get("timestamp"), dict),
+             "signed_at": _run_finished(manifest)}
     if not isinstance(files, dict):
         problems.append("%s has no object 'files'" % MANIFEST_NAME)
         files = {}
@@ -174,18 +178,29 @@ def manifest_facts(manifest):
     previous = manifest.get("previous")
     if isinstance(previous, dict):
         recorded, verified = previous.get("manifest_sha256"), previous.get("verified", True)
-        if not (isinstance(recorded, str) and SHA256_RE.match(recorded)):
+        signature = previous.get("signature_sha256")
+        if signature is not None and not (isinstance(signature, str) and SHA256_RE.match(signature)):
+            problems.append("%s previous.signature_sha256 is not a SHA-256" % MANIFEST_NAME)
+            facts["previous_invalid"] = True
+        elif not (isinstance(recorded, str) and SHA256_RE.match(recorded)):
             problems.append("%s previous.manifest_sha256 is not a SHA-256" % MANIFEST_NAME)
             facts["previous_invalid"] = True
         elif not isinstance(verified, bool):
             problems.append("%s previous.verified is not true or false" % MANIFEST_NAME)
             facts["previous_invalid"] = True
         else:
-            facts["previous"] = {"manifest_sha256": recorded.lower(), "verified": verified}
+            facts["previous"] = {"manifest_sha256": recorded.lower(), "verified": verified,
+                                 "signature_sha256": signature and signature.lower()}
     elif previous is not None:
         problems.append("%s previous is neither an object nor null" % MANIFEST_NAME)
         facts["previous_invalid"] = True
     return facts, problems
+
+
+def _run_finished(manifest):
+    run = manifest.get("run")
+    value = run.get("finished_at") if isinstance(run, dict) else None
+    return value if parse_instant(value) is not None else None
 
 
 def parse_instant(text):
@@ -213,3 +228,37 @@ def json_object(data):
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     return value if isinstance(value, dict) else None
+
+
+def find_bundles(paths):
+    """Bundle directories from ``paths``: each a bundle, or a directory holding bundles.
+
+    A directory with a SHA256SUMS or manifest.json is a bundle; otherwise its subdirectories
+    that are bundles are taken. Raises ValueError for a path that is neither.
+    """
+    found = []
+    for path in paths:
+        path = os.path.abspath(path)
+        if os.path.basename(path) == MANIFEST_NAME and not os.path.isdir(path):
+            path = os.path.dirname(path)
+        if not os.path.isdir(path):
+            raise ValueError("%s is not a directory" % path)
+        if _is_bundle(path):
+            found.append(path)
+            continue
+        inner = [os.path.join(path, name) for name in sorted(os.listdir(path))]
+        inner = [p for p in inner if os.path.isdir(p) and _is_bundle(p)]
+        if not inner:
+            raise ValueError("%s holds no evidence bundle (no %s or %s in it or in its"
+                             " subdirectories)" % (path, SUMS_NAME, MANIFEST_NAME))
+        found.extend(inner)
+    unique = []
+    for path in found:
+        if path not in unique:
+            unique.append(path)
+    return unique
+
+
+def _is_bundle(path):
+    # lexists: a bundle whose SHA256SUMS is a link or a FIFO is a bundle, and fails.
+    return any(os.path.lexists(os.path.join(path, name)) for name in (SUMS_NAME, MANIFEST_NAME))

@@ -30,15 +30,26 @@ import os
 import re
 
 try:
-    from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import bundle_inputs
-except ImportError:  # loaded by its path, without the collection: the sibling by its path too
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import (
+        attestation,
+        bundle_inputs,
+    )
+except ImportError:  # loaded by its path, without the collection: the siblings by their paths
     import importlib.util as _util
+    import sys as _sys
 
-    _SPEC = _util.spec_from_file_location(
-        "nirvana_audit_evidence_bundle_inputs",
-        os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundle_inputs.py"))
-    bundle_inputs = _util.module_from_spec(_SPEC)
-    _SPEC.loader.exec_module(bundle_inputs)
+    def _sibling(name):
+        key = "nirvana_audit_evidence_" + name
+        if key not in _sys.modules:  # attestation.py loads bundle_inputs.py under this key too
+            spec = _util.spec_from_file_location(
+                key, os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py"))
+            module = _util.module_from_spec(spec)
+            _sys.modules[key] = module
+            spec.loader.exec_module(module)
+        return _sys.modules[key]
+
+    bundle_inputs = _sibling("bundle_inputs")
+    attestation = _sibling("attestation")
 
 # Re-exported: the names and helpers the rest of the collection imports from here.
 MANIFEST_NAME = bundle_inputs.MANIFEST_NAME
@@ -55,12 +66,21 @@ parse_sums = bundle_inputs.parse_sums
 plain_name = bundle_inputs.plain_name
 read_regular = bundle_inputs.read_regular
 sha256_regular = bundle_inputs.sha256_regular
+find_bundles = bundle_inputs.find_bundles
+NAMESPACE = attestation.NAMESPACE
+SIGNATURE_NAME = attestation.SIGNATURE_NAME
+TIMESTAMP_NAME = attestation.TIMESTAMP_NAME
+ToolError = attestation.ToolError
 
 # The export's lock file stays in the bundle directory; it is not evidence.
 LOCK_NAME = ".audit_log.lock"
 # audit_log_report writes its reports beside the evidence by default: they summarise it, are
 # regenerated from it at will, and are not evidence.
 REPORT_FILE_NAMES = ("report.md", "report.html")
+# Beside the evidence: the signature and timestamp are declared by the manifest and checked
+# by attestation.py, the lock and the reports are not evidence.
+COMPANIONS = (SUMS_NAME, MANIFEST_NAME, LOCK_NAME, SIGNATURE_NAME, TIMESTAMP_NAME
+              ) + REPORT_FILE_NAMES
 OK = "ok"
 FAILED = "failed"
 
@@ -93,17 +113,17 @@ def _read_sums(directory, found):
 
 
 def _read_manifest(directory, found):
-    """``(manifest dict or None, its SHA-256 or None)``, both from the same bytes."""
+    """``(manifest dict or None, its SHA-256 or None, its bytes or None)``, from one read."""
     try:
         data = read_regular(os.path.join(directory, MANIFEST_NAME), MAX_MANIFEST_BYTES)
     except BundleFileError as err:
         found.add(str(err), MANIFEST_NAME)
-        return None, None
+        return None, None, None
     sha = hashlib.sha256(data).hexdigest()
     manifest = json_object(data)
     if manifest is None:
         found.add("%s is not a JSON object" % MANIFEST_NAME, MANIFEST_NAME)
-    return manifest, sha
+    return manifest, sha, data
 
 
 def _check_listed(directory, sums, facts, manifest_sha, found):
@@ -145,7 +165,7 @@ def _check_extra(directory, listed, found):
         found.add("the bundle directory cannot be listed: %s" % err.strerror, None)
         return
     for name in sorted(names):
-        if name in listed or name in (SUMS_NAME, MANIFEST_NAME, LOCK_NAME) + REPORT_FILE_NAMES:
+        if name in listed or name in COMPANIONS:
             continue
         if _PART.match(name):
             found.notes.append("%s is a temporary file of an export or report that runs or was"
@@ -166,7 +186,7 @@ def check_bundle(directory):
     """
     found = _Findings()
     sums = _read_sums(directory, found)
-    manifest, manifest_sha = _read_manifest(directory, found)
+    manifest, manifest_sha, data = _read_manifest(directory, found)
     facts = None
     if manifest is not None:
         facts, wrong = manifest_facts(manifest)
@@ -178,7 +198,7 @@ def check_bundle(directory):
     _check_extra(directory, listed, found)
     return {"ok": not found.problems, "problems": found.problems, "bad_files": found.bad_files,
             "notes": found.notes, "manifest": manifest, "manifest_sha256": manifest_sha,
-            "facts": facts}
+            "facts": facts, "manifest_bytes": data}
 
 
 def verify_bundle(directory):
@@ -211,40 +231,6 @@ def window_of(manifest):
     if not isinstance(manifest, dict):
         return {"since": None, "until": None}
     return manifest_facts(manifest)[0]["window"]
-
-
-def find_bundles(paths):
-    """Bundle directories from ``paths``: each a bundle, or a directory holding bundles.
-
-    A directory with a SHA256SUMS or manifest.json is a bundle; otherwise its subdirectories
-    that are bundles are taken. Raises ValueError for a path that is neither.
-    """
-    found = []
-    for path in paths:
-        path = os.path.abspath(path)
-        if os.path.basename(path) == MANIFEST_NAME and not os.path.isdir(path):
-            path = os.path.dirname(path)
-        if not os.path.isdir(path):
-            raise ValueError("%s is not a directory" % path)
-        if _is_bundle(path):
-            found.append(path)
-            continue
-        inner = [os.path.join(path, name) for name in sorted(os.listdir(path))]
-        inner = [p for p in inner if os.path.isdir(p) and _is_bundle(p)]
-        if not inner:
-            raise ValueError("%s holds no evidence bundle (no %s or %s in it or in its"
-                             " subdirectories)" % (path, SUMS_NAME, MANIFEST_NAME))
-        found.extend(inner)
-    unique = []
-    for path in found:
-        if path not in unique:
-            unique.append(path)
-    return unique
-
-
-def _is_bundle(path):
-    # lexists: a bundle whose SHA256SUMS is a link or a FIFO is a bundle, and fails.
-    return any(os.path.lexists(os.path.join(path, name)) for name in (SUMS_NAME, MANIFEST_NAME))
 
 
 def _newest_first(bundles):
@@ -281,6 +267,11 @@ def _link(bundle, older):
                 "problem": "its previous manifest SHA-256 %s is not that of %s/%s (%s)"
                            % (previous["manifest_sha256"], older["path"], MANIFEST_NAME,
                               older["manifest_sha256"])}
+    if previous["signature_sha256"] not in (None, older.get("signature_sha256")):
+        return {"status": "broken",
+                "problem": "its previous signature SHA-256 %s is not that of %s/%s (%s)"
+                           % (previous["signature_sha256"], older["path"], SIGNATURE_NAME,
+                              older.get("signature_sha256") or "absent")}
     if previous["verified"] is False:
         return {"status": "unverified",
                 "problem": None,
@@ -288,10 +279,10 @@ def _link(bundle, older):
     return {"status": OK, "problem": None}
 
 
-def _bundle(path):
+def _bundle(path, settings):
     checked = check_bundle(path)
     facts = checked["facts"]
-    return {
+    bundle = {
         "path": path,
         "facts": facts,
         "manifest_sha256": checked["manifest_sha256"],
@@ -300,7 +291,17 @@ def _bundle(path):
         "problems": list(checked["problems"]),
         "bad_files": list(checked["bad_files"]),
         "notes": list(checked["notes"]),
+        "signature": "unknown", "signer": None, "timestamp": None, "signature_sha256": None,
     }
+    if facts is not None:
+        sealed = attestation.attest(path, checked["manifest_bytes"], facts, settings)
+        for problem, name in sealed.pop("problems"):
+            bundle["problems"].append(problem)
+            if name not in bundle["bad_files"]:
+                bundle["bad_files"].append(name)
+        bundle["notes"].extend(sealed.pop("notes"))
+        bundle.update(sealed)
+    return bundle
 
 
 def check_arguments(anchor=None, since=None, until=None):
@@ -405,19 +406,25 @@ def _first_broken(bundles, head, tail):
     return None
 
 
-def verify_chain(paths, anchor=None, since=None, until=None):
+def verify_chain(paths, anchor=None, since=None, until=None,  # long: one documented pass
+                 allowed_signers=None, require_signature=False, timestamp_ca=None):
     """Verify the bundles of ``paths`` (see ``find_bundles``) as one chain, newest first.
 
     ``anchor`` is the newest manifest's SHA-256 kept elsewhere; ``since``/``until`` (RFC 3339)
-    the period the chain must cover. Returns a plain dict: ``ok``, ``bundles`` (each with
+    the period the chain must cover; ``allowed_signers`` (an OpenSSH allowed signers file),
+    ``require_signature`` and ``timestamp_ca`` (the time-stamping authority's CA file) judge
+    each bundle's signature and timestamp (see attestation.py). Returns a plain dict: ``ok``, ``bundles`` (each with
     ``path``, ``window``, ``manifest_sha256``, ``verdict``, ``files_ok``, ``bad_files``,
-    ``link``, ``continuity``, ``problems``, ``notes``), ``first_broken`` (the first problem met
-    newest to oldest: bundle, file, problem), ``gaps``, ``overlaps``, ``missing_head``,
+    ``link``, ``continuity``, ``signature``, ``signer``, ``timestamp``, ``problems``,
+    ``notes``), ``first_broken`` (the first problem met newest to oldest: bundle, file,
+    problem), ``gaps``, ``overlaps``, ``missing_head``,
     ``missing_tail``, ``anchor``, ``requested``, ``covering``, ``valid``, ``total`` and
-    ``summary``. Raises ValueError for a bad argument or when ``paths`` names no bundle.
+    ``summary``. Raises ValueError for a bad argument or when ``paths`` names no bundle, and
+    ToolError when ssh-keygen or openssl is needed and missing.
     """
     anchor, since, until = check_arguments(anchor, since, until)
-    bundles = _newest_first([_bundle(path) for path in find_bundles(paths)])
+    settings = attestation.check_settings(allowed_signers, require_signature, timestamp_ca)
+    bundles = _newest_first([_bundle(path, settings) for path in find_bundles(paths)])
     anchor_verdict = _check_anchor(bundles, anchor) if anchor is not None else None
     gaps, overlaps = _walk(bundles)
     head, tail = _ends(bundles, since, until)
@@ -426,6 +433,7 @@ def verify_chain(paths, anchor=None, since=None, until=None):
     first_broken = _first_broken(bundles, head, tail)
     for bundle in bundles:
         bundle.pop("facts", None)
+        bundle.pop("signature_sha256", None)
     result = {"ok": first_broken is None, "bundles": bundles, "first_broken": first_broken,
               "gaps": gaps, "overlaps": overlaps, "missing_head": head, "missing_tail": tail,
               "anchor": anchor_verdict, "requested": {"since": since, "until": until},

@@ -35,7 +35,11 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.parts 
     write_bytes_part,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.files import remove_quietly
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import sealing
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.sums import sums_text
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.timestamp import (
+    DEFAULT_TIMESTAMP_TIMEOUT,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.writer import (
     RUN_SIZE,
     BundleWriter,
@@ -71,8 +75,18 @@ class ExportOptions(object):
     """
 
     def __init__(self, dest, format="jsonl", settle=WINDOW_SETTLE, previous=None, read=None,
-                 base_url=None, query_options=None, connection=None, previous_unverified="fail"):
+                 base_url=None, query_options=None, connection=None, previous_unverified="fail",
+                 signing_key=None, signing_public_key=None, timestamp_url=None,
+                 timestamp_ca_path=None):
         self.dest = dest
+        # Paths only: ssh-keygen reads the key, nothing here ever does.
+        self.signing_key = signing_key
+        self.signing_public_key = signing_public_key
+        self.timestamp_url = timestamp_url or None
+        self.timestamp_ca_path = timestamp_ca_path
+        connection = dict(connection or {})
+        self.timestamp_timeout = connection.get("timeout") or DEFAULT_TIMESTAMP_TIMEOUT
+        self.validate_certs = connection.get("validate_certs") is not False
         self.previous_unverified = previous_unverified or "fail"
         self.format = format or "jsonl"
         self.settle = settle
@@ -93,7 +107,11 @@ class ExportOptions(object):
             previous_unverified=params.get("previous_unverified"),
             read=read_arguments(params), base_url=params.get("base_url"),
             query_options=dict((name, params.get(name)) for name in RECORDED_QUERY_OPTIONS),
-            connection=dict((name, params.get(name)) for name in RECORDED_CONNECTION))
+            connection=dict((name, params.get(name)) for name in RECORDED_CONNECTION),
+            signing_key=params.get("signing_key"),
+            signing_public_key=params.get("signing_public_key"),
+            timestamp_url=params.get("timestamp_url"),
+            timestamp_ca_path=params.get("timestamp_ca_path"))
 
 
 def _counts(report, writer):
@@ -242,6 +260,8 @@ def run_export(client, query, options, check_mode=False, now=utc_now, version="0
     on any failure every part file is removed and ``dest`` is as it was.
     """
     dest, settle_seconds, previous = _checked(options, query)
+    key = sealing.key_of(options)
+    sealing.link_previous(previous, options.previous)
     run = {"started": now(), "dest": dest, "previous": previous, "version": version,
            "settle_seconds": settle_seconds}
     lock = _make_dest(dest, check_mode)
@@ -257,8 +277,14 @@ def run_export(client, query, options, check_mode=False, now=utc_now, version="0
         run["finished"] = now()
         window = dict(report.get("window") or query.window)
         manifest = _manifest(options, run, report, writer, parts, window)
+        sealing.declare(manifest, key, options)
         to_commit, stale, changed_files, manifest_sha = _stage(dest, workdir, parts, manifest,
                                                                extra_parts)
+        # Signed and timestamped after the manifest is final, before anything is committed.
+        sealed = sealing.seal(dest, workdir, {"to_commit": to_commit, "stale": stale,
+                                              "changed_files": changed_files,
+                                              "extra_parts": extra_parts},
+                              key, options, check_mode)
         if not check_mode:
             commit_files(dest, to_commit, remove=stale)
     finally:
@@ -271,7 +297,9 @@ def run_export(client, query, options, check_mode=False, now=utc_now, version="0
             shutil.rmtree(workdir, ignore_errors=True)
         if lock is not None:
             lock.release()
-    return _result(dest, parts, manifest, manifest_sha, changed_files, window, writer)
+    result = _result(dest, parts, manifest, manifest_sha, changed_files, window, writer)
+    result.update(sealed)
+    return result
 
 
 def _result(dest, parts, manifest, manifest_sha, changed_files, window, writer):

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The names of an evidence bundle's files, its formats and the evidence defaults.
 
-Nearly a leaf (it imports only the stdlib-only chain.py): the option schema imports these, so each value is written once."""
+Nearly a leaf (it imports only the stdlib-only chain.py and attestation.py): the option schema
+imports these, so each value is written once."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,6 +15,11 @@ __metaclass__ = type
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.chain import (  # noqa: F401 pylint: disable=unused-import
     MANIFEST_NAME,
     SUMS_NAME,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.attestation import (  # noqa: F401 pylint: disable=unused-import
+    NAMESPACE,
+    SIGNATURE_NAME,
+    TIMESTAMP_NAME,
 )
 
 JSONL_NAME = "audit_log.jsonl"

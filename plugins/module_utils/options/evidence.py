@@ -16,9 +16,13 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names 
     DEFAULT_LIST_LIMIT,
     DEFAULT_TOP,
     EXPORT_FORMATS,
+    NAMESPACE,
     PREVIOUS_UNVERIFIED,
     REPORT_FORMATS,
+    SIGNATURE_NAME,
+    TIMESTAMP_NAME,
 )
+
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import choice
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.settle import WINDOW_SETTLE
 
@@ -85,6 +89,53 @@ EXPORT_OPTIONS = {
             "V(false) writes the bundle and only warns.",
         ],
     ),
+    "signing_key": dict(
+        type="path",
+        description=[
+            "A private SSH key file (OpenSSH format, for example made by C(ssh-keygen -t"
+            " ed25519)) to sign the bundle's C(manifest.json) with (C(ssh-keygen -Y sign) in the"
+            " namespace C(%s)), written beside it as C(%s)." % (NAMESPACE, SIGNATURE_NAME),
+            "The manifest records that the bundle is signed, and the SHA-256 of the previous"
+            " bundle's signature, so removing a signature or re-signing part of a chain is"
+            " evident. M(nirvana_labs.audit.audit_log_verify) checks it against an allowed"
+            " signers file.",
+            "ssh-keygen reads the key; the module never does, and its content appears in no"
+            " result, log or message. A key protected by a passphrase fails at once with a"
+            " clear message (there is no prompt): add it to an ssh-agent and give"
+            " O(signing_public_key) instead.",
+            "Mutually exclusive with O(signing_public_key).",
+        ],
+    ),
+    "signing_public_key": dict(
+        type="path",
+        description=[
+            "The public key file of a key held by the ssh-agent named by the environment"
+            " variable C(SSH_AUTH_SOCK) (a hardware key, or the agent of an AWX job): the"
+            " manifest is signed with C(ssh-keygen -Y sign -U -f) this file.",
+            "Mutually exclusive with O(signing_key).",
+        ],
+    ),
+    "timestamp_url": dict(
+        type="str",
+        description=[
+            "The URL of an RFC 3161 time-stamping authority (for example"
+            " V(http://timestamp.digicert.com) or V(https://freetsa.org/tsr)).",
+            "The export obtains a time-stamp token over the signature (or over the manifest"
+            " when the bundle is not signed) and stores the authority's response as C(%s),"
+            " which proves that the bundle existed at the attested time." % TIMESTAMP_NAME,
+            "The request is built by C(openssl ts -query) and sent without proxy, with"
+            " O(timeout) and O(validate_certs); plain C(http://) is accepted, the token being"
+            " signed by the authority.",
+        ],
+    ),
+    "timestamp_ca_path": dict(
+        type="path",
+        description=[
+            "The CA certificate file (PEM) of the O(timestamp_url) authority: the token is"
+            " verified against it (C(openssl ts -verify)) before the bundle is written.",
+            "Without it the token is stored after a check of its form only.",
+        ],
+    ),
 }
 
 VERIFY_OPTIONS = {
@@ -143,6 +194,42 @@ VERIFY_OPTIONS = {
             "The forms O(since) takes.",
             "Without it (and without O(anchor)), a chain whose newest bundles were removed"
             " still verifies.",
+        ],
+    ),
+    "allowed_signers": dict(
+        type="path",
+        description=[
+            "An OpenSSH allowed signers file (see C(ssh-keygen(1)), ALLOWED SIGNERS): one line"
+            " per principal and public key, with C(namespaces=\"%s\") and optionally"
+            " C(valid-after)/C(valid-before), so that a key rotated within a chain is accepted"
+            " only for the bundles signed while it was valid." % NAMESPACE,
+            "Each bundle's C(%s) is verified with C(ssh-keygen -Y verify) at the bundle's"
+            " signing time: its verified timestamp's time, else the later of its"
+            " C(run.finished_at) and its window's end. A signature that does not verify, or is"
+            " by a key not allowed at that time, fails the bundle, naming the key's"
+            " fingerprint; RV(bundles[].signer) says who signed each bundle." % SIGNATURE_NAME,
+            "Without it, signatures are checked for integrity only (RV(bundles[].signature) is"
+            " V(unchecked)): anyone can make a valid signature.",
+        ],
+    ),
+    "require_signature": dict(
+        type="bool",
+        default=False,
+        description=[
+            "Fail a bundle that is not signed. Needs O(allowed_signers).",
+            "Without it, an unsigned bundle is reported with RV(bundles[].signature=unsigned);"
+            " a bundle whose manifest says it was signed fails when its signature is missing"
+            " either way.",
+        ],
+    ),
+    "timestamp_ca_path": dict(
+        type="path",
+        description=[
+            "The CA certificate file (PEM) of the time-stamping authority that timestamped the"
+            " bundles: each C(%s) is verified with C(openssl ts -verify) against it and over"
+            " the bundle's signature (or manifest), and its time must not be before the end of"
+            " the bundle's window." % TIMESTAMP_NAME,
+            "Without it, the attested time is reported but not trusted.",
         ],
     ),
 }

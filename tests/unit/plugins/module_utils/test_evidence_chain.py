@@ -30,6 +30,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..",
 SCRIPT = os.path.join(ROOT, "tools", "verify_evidence_chain.py")
 CHAIN_PY = os.path.join(ROOT, "plugins", "module_utils", "evidence", "chain.py")
 INPUTS_PY = os.path.join(ROOT, "plugins", "module_utils", "evidence", "bundle_inputs.py")
+ATTEST_PY = os.path.join(ROOT, "plugins", "module_utils", "evidence", "attestation.py")
 PERIODS = (("2026-09-01", "2026-10-01"), ("2026-10-01", "2026-11-01"),
            ("2026-11-01", "2026-12-01"))
 
@@ -202,7 +203,7 @@ class TestOfflineScript:
         done = self.run_script(str(tmp_path / "nowhere"))
         assert done.returncode == 2 and "is not a directory" in done.stderr
 
-    @pytest.mark.parametrize("path", [CHAIN_PY, INPUTS_PY])
+    @pytest.mark.parametrize("path", [CHAIN_PY, INPUTS_PY, ATTEST_PY])
     def test_the_verifier_imports_only_the_standard_library(self, path):
         with open(path) as handle:
             tree = ast.parse(handle.read())
@@ -216,4 +217,5 @@ class TestOfflineScript:
         # collection (the script runs with -I -S above).
         sibling = "ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence"
         assert modules - {sibling} <= {"__future__", "datetime", "errno", "hashlib",
-                                       "importlib.util", "json", "os", "re", "stat"}
+                                       "importlib.util", "json", "os", "re", "shutil",
+                                       "stat", "subprocess", "sys", "tempfile"}
