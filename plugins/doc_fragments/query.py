@@ -222,9 +222,23 @@ class ModuleDocFragment(object):
               - 'Only a settled window is reused: O(until) set and at least 5m before now, so the API adds nothing
                 to it any more; an open window is read afresh every time. Relative times resolve at each evaluation,
                 so give absolute instants to share a read.'
-              - 'The files are under C(ANSIBLE_LOCAL_TEMP) (default C(~/.ansible/tmp)), one owner-only directory
-                per run (per C(ansible-playbook) process), named by a keyed digest: they never hold the API key.
-                They expire after an hour and go when the next run finds theirs finished; each is capped in size.'
+              - 'Only a complete read is kept (its scan report says C(complete: true)): a read cut short by O(max_pages)
+                or O(scan_timeout), stopped at O(max_results), or whose completeness cannot be checked is never
+                reused. A read is reused only by the same question: the same O(base_url), O(validate_certs) and
+                O(ca_path), the same resolved window, filters, O(order) and O(fields), and the same O(page_size),
+                O(max_results), O(max_pages) and O(scan_timeout) (whether a lookup gets its whole answer never
+                depends on which lookup ran first); O(parallelism), O(timeout) and O(max_retries) change how it
+                is read, not the answer, and are not compared.'
+              - 'The files are under C(ANSIBLE_LOCAL_TEMP) (default C(~/.ansible/tmp)), in a private directory
+                per user (C(nirvana_labs_audit_lookup-<uid>), mode 0700) with one directory per run (per C(ansible-playbook)
+                process), named by a keyed digest: they never hold the API key. A directory or file there that
+                is a link, belongs to another user or is open to others, or a temporary directory others could
+                rename it in (not owned by the user or root, or writable by others without the sticky bit), is
+                refused: the lookup then reads from the API and warns. Files expire after an hour and go when
+                the next run finds theirs finished; each is capped in size.'
+              - 'The cache never fails a lookup: a read that cannot be kept (a full disk, a file size limit, the
+                directory removed meanwhile) is returned as read, with a warning; a file that cannot be read is
+                read afresh from the API.'
               - Set to V(false) to always read from the API.
             type: bool
 '''

@@ -183,8 +183,8 @@ from ansible_collections.nirvana_labs.audit.plugins.plugin_utils.lookup_base imp
     SchemaLookupBase,
 )
 from ansible_collections.nirvana_labs.audit.plugins.plugin_utils.lookup_cache import (
-    LookupCache,
-    cache_key,
+    cache_material,
+    read_through,
 )
 
 display = Display()
@@ -251,22 +251,16 @@ class LookupModule(SchemaLookupBase):
             entries, report = client.read(query, **read_arguments(options))
             return {"entries": project_all(entries, paths), "report": report}
 
-        cache = None
         if self.get_option("cache") and is_final(query.until, WINDOW_SETTLE_SECONDS, utc_now()):
-            cache = LookupCache.open()
-        if cache is None:
-            result = read()
+            # Only a complete read is kept, under everything that decides the answer (the
+            # digest's key is the API key itself); the cache never fails the lookup.
+            def warn(message):
+                display.warning("nirvana_labs.audit.audit_log: " + message)
+
+            result = read_through(connection["api_key"],
+                                  cache_material(connection, query, paths, options), read, warn)
         else:
-            # What was asked, resolved; the key of the digest is the API key itself.
-            material = {"base_url": connection.get("base_url"), "window": query.window,
-                        "query": query.fingerprint(), "fields": paths,
-                        "page_size": options["page_size"],
-                        "max_results": options["max_results"]}
-            with cache.slot(cache_key(connection["api_key"], material)) as slot:
-                result = slot.value
-                if result is None:
-                    result = read()
-                    slot.store(result)
+            result = read()
         report = result["report"]
         if report.get("complete") is False and self.get_option("on_incomplete") == "error":
             # A lookup has no result to carry a flag: a known partial list must not pass as

@@ -11,7 +11,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
+import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 
@@ -26,6 +30,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import DEFAULT_BASE_URL
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import (
+    FakeClient,
     clear_connection_env,
     patch_client,
     scan_report,
@@ -457,3 +462,111 @@ class TestCache:
     def test_cache_false_reads_every_time(self, lookup_plugin, fake):
         dummy, scans = self.scans(lookup_plugin, fake, 3, cache=False, **self.SETTLED)
         assert scans == 3
+
+    @staticmethod
+    def reads(fake):
+        return sum(len(client.scans) for client in fake.made)
+
+    @pytest.mark.parametrize("guard, stopped", [
+        ({"max_pages": 3}, "stopped after max_pages=3 pages"),
+        ({"scan_timeout": 1.5}, "stopped at the deadline of 1.5 s, after 3 pages"),
+    ], ids=["max_pages", "scan_timeout"])
+    def test_an_incomplete_read_is_never_served(self, lookup_plugin, fake, warnings, guard,
+                                                stopped):
+        reason = stopped + "; the server has more (resume with next_cursor)"
+        fake.configure(entries=[ENTRIES["a"]],
+                       report=scan_report(complete=False, incomplete_reason=reason))
+        options = dict(guard, api_key=API_KEY, **self.SETTLED)
+        for dummy in range(2):
+            assert lookup_plugin.run([], variables={}, on_incomplete="warn",
+                                     **options) == [ENTRIES["a"]]
+        assert self.reads(fake) == 2  # each evaluation asked the API
+        assert warnings == ["nirvana_labs.audit.audit_log: the result is not complete: "
+                            + reason] * 2
+        # The same lookup, and one without the guard, get the whole answer once it is read.
+        fake.configure(entries=[ENTRIES["a"], ENTRIES["b"], ENTRIES["c"]])
+        assert lookup_plugin.run([], variables={}, **options) == [
+            ENTRIES["a"], ENTRIES["b"], ENTRIES["c"]]
+        assert lookup_plugin.run([], variables={}, api_key=API_KEY, **self.SETTLED) == [
+            ENTRIES["a"], ENTRIES["b"], ENTRIES["c"]]
+        assert self.reads(fake) == 4
+
+    @pytest.mark.parametrize("option", [
+        {"max_pages": 3}, {"scan_timeout": 60}, {"page_size": 20}, {"max_results": 50},
+        {"validate_certs": False}, {"order": "oldest_first"}, {"fields": ["id"]},
+    ], ids=lambda option: sorted(option)[0])
+    def test_each_option_that_decides_the_answer_is_another_entry(self, lookup_plugin, fake,
+                                                                  option):
+        self.scans(lookup_plugin, fake, 1, **self.SETTLED)
+        self.scans(lookup_plugin, fake, 1, **dict(option, **self.SETTLED))
+        assert self.reads(fake) == 2
+
+    def test_parallelism_reads_the_same_answer(self, lookup_plugin, fake):
+        self.scans(lookup_plugin, fake, 1, **self.SETTLED)
+        self.scans(lookup_plugin, fake, 1, parallelism=4, **self.SETTLED)
+        assert self.reads(fake) == 1
+
+    KEEP_FAILED = ("nirvana_labs.audit.audit_log: the entries were read but could not be kept in"
+                   " the lookup cache (%s); they are returned as read, and the next evaluation"
+                   " reads them again")
+
+    def test_a_full_disk_returns_the_entries_with_a_warning(self, lookup_plugin, fake, warnings,
+                                                            monkeypatch):
+        def no_space(*args, **kwargs):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(tempfile, "mkstemp", no_space)
+        results, dummy = self.scans(lookup_plugin, fake, 2, **self.SETTLED)
+        assert results == [[ENTRIES["a"]]] * 2 and self.reads(fake) == 2
+        assert warnings == [self.KEEP_FAILED % "No space left on device"] * 2
+
+    def test_a_directory_pruned_meanwhile_returns_the_entries_with_a_warning(
+            self, lookup_plugin, fake, warnings, monkeypatch, local_temp):
+        read = FakeClient.read
+
+        def read_while_another_process_prunes(*args, **kwargs):
+            answer = read(*args, **kwargs)
+            for path in local_temp.iterdir():
+                shutil.rmtree(str(path))
+            return answer
+
+        monkeypatch.setattr(FakeClient, "read", read_while_another_process_prunes)
+        results, dummy = self.scans(lookup_plugin, fake, 1, **self.SETTLED)
+        assert results == [[ENTRIES["a"]]]
+        assert len(warnings) == 1
+        assert warnings[0].startswith(self.KEEP_FAILED.split(" (")[0] + " (No such file or")
+
+    def plant(self, local_temp, monkeypatch, how):
+        """A shared temporary directory where another user made our predictable path first."""
+        shared = local_temp / "shared"
+        shared.mkdir()
+        os.chmod(str(shared), 0o1777)
+        monkeypatch.setenv("ANSIBLE_LOCAL_TEMP", str(shared))
+        ours = shared / ("nirvana_labs_audit_lookup-%d" % os.geteuid())
+        theirs = local_temp / "theirs"
+        (theirs / ("run-%d" % os.getpid())).mkdir(parents=True)
+        if how == "directory":
+            theirs.rename(ours)
+            os.chmod(str(ours), 0o700)
+        else:
+            os.chmod(str(theirs), 0o777)
+            ours.symlink_to(theirs)
+        for path in (theirs, ours, ours / ("run-%d" % os.getpid())):
+            if path.exists():
+                os.chown(str(path), 65534, 65534, follow_symlinks=False)
+        return ours
+
+    @pytest.mark.parametrize("how, reason", [
+        ("directory", "belongs to another user (uid 65534)"),
+        ("link", "is not a directory (a link or a file is there)"),
+    ])
+    def test_a_planted_location_is_refused_with_a_warning(self, lookup_plugin, fake, warnings,
+                                                          monkeypatch, local_temp, how, reason):
+        ours = self.plant(local_temp, monkeypatch, how)
+        results, dummy = self.scans(lookup_plugin, fake, 3, **self.SETTLED)
+        assert results == [[ENTRIES["a"]]] * 3 and self.reads(fake) == 3
+        assert warnings == ["nirvana_labs.audit.audit_log: the lookup cache is not used (%s"
+                            " %s); the entries are read from the API"
+                            % ("the directory %s" % ours if how == "directory" else ours,
+                               reason)] * 3
+        assert not list(local_temp.rglob("*.json"))
