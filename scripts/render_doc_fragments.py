@@ -32,10 +32,19 @@ def _import_schema():
     os.makedirs(os.path.join(base, "ansible_collections", "nirvana_labs"))
     os.symlink(ROOT, os.path.join(base, "ansible_collections", "nirvana_labs", "audit"))
     sys.path.insert(0, base)
-    from ansible_collections.nirvana_labs.audit.plugins.module_utils import options as schema
-    from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
-        event_source,
-    )
+    import importlib
+    import types
+
+    # ansible-test requires a module_utils package's __init__.py to be empty: the schema's
+    # names are gathered here from its files.
+    schema = types.SimpleNamespace()
+    for part in ("connection", "filters", "reading", "info", "lookup", "evidence", "schema"):
+        module = importlib.import_module(
+            "ansible_collections.nirvana_labs.audit.plugins.module_utils.options." + part)
+        for name in dir(module):
+            if not name.startswith("_"):
+                setattr(schema, name, getattr(module, name))
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import event_source
     return schema, event_source
 
 

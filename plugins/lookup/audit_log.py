@@ -161,13 +161,19 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
     read_arguments,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import NotFoundError
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
-    CACHE_OPTIONS,
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.connection import (
     CONNECTION_OPTIONS,
-    FIELDS_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.filters import (
     FILTER_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.info import FIELDS_OPTIONS
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.lookup import (
+    CACHE_OPTIONS,
     ON_INCOMPLETE_OPTIONS,
     ON_MISSING_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.reading import (
     READ_OPTIONS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query

@@ -21,10 +21,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
     REQUESTS_IMPORT_ERROR,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import AuditLogError
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
-    bounds_error,
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.connection import (
     missing_key_message,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import bounds_error
 
 _ARGSPEC_KEYS = ("type", "elements", "default", "choices", "required", "no_log")
 

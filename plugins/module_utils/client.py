@@ -19,10 +19,14 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.slices import (
     ParallelScan,
     parallel_refusal,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import (
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.session import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.transport import (
     Transport,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.urls import (
     encode_segment,
 )
 

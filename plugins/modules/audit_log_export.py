@@ -407,13 +407,19 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module 
     set_file_attributes,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.connection import (
     CONNECTION_OPTIONS,
-    EXPORT_OPTIONS,
-    FILTER_OPTIONS,
-    READ_OPTIONS,
-    pick,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.evidence import (
+    EXPORT_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.filters import (
+    FILTER_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.reading import (
+    READ_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import pick
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.version import COLLECTION_VERSION
 

@@ -374,15 +374,21 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
     read_arguments,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import NotFoundError
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.connection import (
     CONNECTION_OPTIONS,
-    FIELDS_OPTIONS,
-    FILTER_OPTIONS,
-    ID_OPTIONS,
-    READ_OPTIONS,
-    RESUME_OPTIONS,
-    pick,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.filters import (
+    FILTER_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.info import (
+    FIELDS_OPTIONS,
+    ID_OPTIONS,
+    RESUME_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.reading import (
+    READ_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import pick
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import (
     completeness_warning,

@@ -162,7 +162,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module 
     schema_module,
     set_file_attributes,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import REPORT_OPTIONS
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.evidence import (
+    REPORT_OPTIONS,
+)
 
 
 def main():

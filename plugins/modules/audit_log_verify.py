@@ -319,7 +319,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.chain 
     check_arguments,
     verify_chain,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import VERIFY_OPTIONS
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.evidence import (
+    VERIFY_OPTIONS,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
     format_utc,
     parse_instant,

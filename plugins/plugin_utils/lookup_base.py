@@ -19,11 +19,11 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import AuditLogError
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.connection import (
     CONNECTION_OPTIONS,
-    bounds_error,
     missing_key_message,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import bounds_error
 
 
 class SchemaLookupBase(LookupBase):

@@ -12,12 +12,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import (
-    DEFAULT_BASE_URL,
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.body import (
     DEFAULT_MAX_BODY_BYTES,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.retry import (
     DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
     MAX_RETRIES_LIMIT,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.session import (
+    DEFAULT_TIMEOUT,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.urls import (
+    DEFAULT_BASE_URL,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import INI_SECTION
 

@@ -31,7 +31,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     NotFoundError,
     TransportError,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.connection import (
     CONNECTION_OPTIONS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan_report import (

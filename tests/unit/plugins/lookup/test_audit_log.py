@@ -28,7 +28,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     InvalidOption,
     NotFoundError,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import DEFAULT_BASE_URL
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.urls import (
+    DEFAULT_BASE_URL,
+)
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import (
     FakeClient,
     clear_connection_env,
@@ -400,7 +402,7 @@ class TestErrors:
 
 
 def test_missing_key_message_names_every_source():
-    from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.connection import (
         missing_key_message,
     )
     assert missing_key_message(plugin=True) == (

@@ -17,7 +17,9 @@ import threading
 import pytest
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import AuditLogError
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import Transport
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.transport import (
+    Transport,
+)
 
 KEY = "Zq7X9mWv3Lp2Rt8K"
 ESCAPED_KEY = "".join("\\u%04x" % ord(c) for c in KEY)

@@ -37,17 +37,29 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import (
     READ_SETTING_NAMES,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.connection import (
     API_MODULE_ATTRIBUTES,
     API_MODULE_REQUIREMENTS,
     CONNECTION_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.evidence import (
     EXPORT_OPTIONS,
-    FILTER_OPTIONS,
-    ID_OPTIONS,
-    ON_MISSING_OPTIONS,
-    READ_OPTIONS,
     REPORT_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.filters import (
+    FILTER_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.info import (
+    ID_OPTIONS,
     RESUME_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.lookup import (
+    ON_MISSING_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.reading import (
+    READ_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import (
     bounds_error,
     doc_options,
 )

@@ -22,7 +22,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     TLSError,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import Transport
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.transport import (
+    Transport,
+)
 
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.emulator_support import (
     client_for,
@@ -259,7 +261,9 @@ def _bomb(mib, wbits):
 
 @pytest.mark.parametrize("encoding, wbits", [("gzip", 31), ("deflate", 15), ("deflate", -15)])
 def test_a_compression_bomb_is_decoded_no_further_than_the_cap(encoding, wbits):
-    from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import read_body
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.body import (
+        read_body,
+    )
     raw = _Raw(_bomb(64, wbits))
     body, whole = read_body(raw, encoding, 1 << 20)
     assert whole is False and (1 << 20) < len(body) <= (1 << 20) + 65536
@@ -277,7 +281,9 @@ def test_unusable_encodings_are_bad_responses(encoding, chunks, message):
     from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
         BadResponseError,
     )
-    from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport import read_body
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.transport.body import (
+        read_body,
+    )
     with pytest.raises(BadResponseError) as err:
         read_body(_Raw(chunks), encoding, 1 << 20)
     assert message in str(err.value)

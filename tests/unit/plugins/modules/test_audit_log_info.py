@@ -29,8 +29,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     NotFoundError,
     TransportError,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.filters import (
     FILTER_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.reading import (
     READ_OPTIONS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.modules import audit_log_info

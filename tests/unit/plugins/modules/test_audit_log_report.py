@@ -16,8 +16,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.export
     ExportOptions,
     run_export,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import (
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.filters import (
     FILTER_OPTIONS,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.reading import (
     READ_OPTIONS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query

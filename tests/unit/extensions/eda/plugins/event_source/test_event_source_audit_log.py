@@ -25,7 +25,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     AuthError,
     InvalidOption,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options import doc_options
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import doc_options
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.event_source import (
     EVENT_SOURCE_GROUPS,
     event_source_arguments,
