@@ -60,7 +60,7 @@ class _Package(object):
         return _inlined(name)
 
 
-def _import(name, globals=None, locals=None, fromlist=(), level=0):
+def _import(name, globals_=None, locals_=None, fromlist=(), level=0):
     """The inlined modules for the collection's names, Python's import for the rest."""
     if level == 0 and (name == _PACKAGE or name.startswith(_PACKAGE + ".")):
         inner = name[len(_PACKAGE) + 1:]
@@ -69,7 +69,7 @@ def _import(name, globals=None, locals=None, fromlist=(), level=0):
         if fromlist:
             return _Package(inner)
         raise ImportError("%s is not inlined in this script" % name)
-    return _REAL_IMPORT(name, globals, locals, fromlist, level)
+    return _REAL_IMPORT(name, globals_, locals_, fromlist, level)
 
 
 _BUILTINS = dict(vars(builtins), __import__=_import)
