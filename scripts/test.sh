@@ -371,6 +371,9 @@ step_lint() {
 step_docs() {
     run_step "antsibull-docs lint" "$DIR" check_none "${TOOL_ENV[@]}" \
         antsibull-docs lint-collection-docs --plugin-docs .
+    # ansible-doc's own rendering: no author or value it marks (!UNKNOWN)
+    run_step "ansible-doc unknown" "$DIR" check_none "${TOOL_ENV[@]}" \
+        bash scripts/check_doc_unknown.sh
 }
 
 step_changelog() {

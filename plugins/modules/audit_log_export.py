@@ -113,6 +113,23 @@ EXAMPLES = r"""
     dest: /tmp/key-failures
   delegate_to: localhost
 
+- name: Replace a bundle exported with the wrong window (refused without force)
+  nirvana_labs.audit.audit_log_export:
+    since: "2026-11-01"
+    until: "2026-12-01"
+    dest: /srv/evidence/2026-11
+    force: true
+  delegate_to: localhost
+
+- name: Chain December to October knowingly; the missing November is recorded as a gap
+  nirvana_labs.audit.audit_log_export:
+    since: "2026-12-01"
+    until: "2027-01-01"
+    dest: /srv/evidence/2026-12
+    previous: /srv/evidence/2026-10
+    allow_gap: true
+  delegate_to: localhost
+
 - name: What would change, without writing anything
   nirvana_labs.audit.audit_log_export:
     since: "2026-11-01"
@@ -377,6 +394,12 @@ previous:
       description: What failed verification in the previous bundle; only when RV(previous.verified=false).
       type: list
       elements: str
+    gap:
+      description:
+        - The period between the previous window's end and this window's start, which no
+          bundle of the chain holds; only when O(allow_gap=true) accepted it.
+      type: dict
+      sample: {since: "2026-10-18T00:00:00Z", until: "2026-11-01T00:00:00Z", accepted: true}
 run:
   description:
     - Who ran the export that produced the manifest in O(dest), and when. When nothing
@@ -455,6 +478,10 @@ def main():
         module.warn("The previous bundle %s failed verification and was linked anyway"
                     " (previous_unverified=link): %s"
                     % (module.params["previous"], "; ".join(previous.get("problems") or [])))
+    if previous.get("gap"):
+        module.warn("The chain has a gap: %s to %s is in no bundle (accepted with"
+                    " allow_gap=true, recorded in the manifest)."
+                    % (previous["gap"]["since"], previous["gap"]["until"]))
     paths = [result["dest"], result["manifest_path"], result["sums_path"]]
     paths.extend(info["path"] for info in result["files"].values())
     paths.extend(info["path"] for info in (result["signature"], result["timestamp"])

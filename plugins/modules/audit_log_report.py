@@ -152,8 +152,25 @@ summary:
     final:
       description: Whether the bundle's window was final, from its manifest.
       type: bool
+previous_gap:
+  description:
+    - The gap between the previous bundle's window and this one that the export accepted
+      (O(nirvana_labs.audit.audit_log_export#module:allow_gap=true)), from the manifest; the
+      report shows it too, and the module warns. V(null) when there is none.
+  returned: success
+  type: dict
+  sample: {since: "2026-10-18T00:00:00Z", until: "2026-11-01T00:00:00Z", accepted: true}
 """
 
+import os
+
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.export import (
+    absolute_path,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.manifest import (
+    read_manifest,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names import MANIFEST_NAME
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.report.run import (
     run_report,
 )
@@ -167,19 +184,37 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.evidenc
 )
 
 
+def _paths(params):
+    """``(src, dest, baseline)``, each absolute (a relative one is refused, as the export's:
+    the module's working directory is not where ansible-playbook was started)."""
+    src = absolute_path("src", params["src"])
+    dest = absolute_path("dest", params["dest"]) if params["dest"] else None
+    baseline = [absolute_path("baseline", path) for path in params["baseline"] or []]
+    return src, dest, baseline
+
+
+def _run(params, check_mode):
+    src, dest, baseline = _paths(params)
+    return run_report(src, dest=dest, formats=params["formats"], baseline=baseline,
+                      top=params["top"], list_limit=params["list_limit"], title=params["title"],
+                      require_verified=params["require_verified"], check_mode=check_mode)
+
+
 def main():
     module = schema_module((REPORT_OPTIONS,), needs_requests=False, add_file_common_args=True)
     params = module.params
     result = run_or_fail(
         module,
-        lambda: run_report(params["src"], dest=params["dest"], formats=params["formats"],
-                           baseline=params["baseline"], top=params["top"],
-                           list_limit=params["list_limit"], title=params["title"],
-                           require_verified=params["require_verified"],
-                           check_mode=module.check_mode),
+        lambda: _run(params, module.check_mode),
         io_failure="cannot read the bundle or write the report")
     if not result["verified"]:
         module.warn("The bundle failed verification: %s" % "; ".join(result["problems"]))
+    gap = ((read_manifest(os.path.join(result["src"], MANIFEST_NAME)) or {})
+           .get("previous") or {}).get("gap")
+    result["previous_gap"] = gap if isinstance(gap, dict) else None
+    if result["previous_gap"]:
+        module.warn("The bundle's chain has a gap: %s to %s is in no bundle (accepted at export"
+                    " with allow_gap=true)." % (gap.get("since"), gap.get("until")))
     if result["summary"]["final"] is not True:
         module.warn("The bundle's window was not final when it was exported, so it may miss"
                     " entries; export the period again once it has settled and report again.")

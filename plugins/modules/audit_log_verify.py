@@ -34,7 +34,7 @@ description:
   - The same code runs without Ansible as C(tools/verify_evidence_chain.py) in the collection,
     Python standard library only, for an auditor who has only the bundles.
 author:
-  - Nirvana Labs audit collection contributors (!UNKNOWN)
+  - Nirvana Labs (@nirvana-labs)
 extends_documentation_fragment:
   - nirvana_labs.audit.verify
   - ansible.builtin.action_common_attributes

@@ -48,6 +48,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.results import 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import (
     format_utc,
     parse_duration,
+    parse_rfc3339,
     utc_now,
 )
 
@@ -77,8 +78,12 @@ class ExportOptions(object):
     def __init__(self, dest, format="jsonl", settle=WINDOW_SETTLE, previous=None, read=None,
                  base_url=None, query_options=None, connection=None, previous_unverified="fail",
                  signing_key=None, signing_public_key=None, timestamp_url=None,
-                 timestamp_ca_path=None):
+                 timestamp_ca_path=None, force=False, allow_gap=False):
         self.dest = dest
+        # Replace a bundle of another window or query in dest (else refused).
+        self.force = bool(force)
+        # Chain to a previous bundle that ends before this window starts (else refused).
+        self.allow_gap = bool(allow_gap)
         # Paths only: ssh-keygen reads the key, nothing here ever does.
         self.signing_key = signing_key
         self.signing_public_key = signing_public_key
@@ -105,6 +110,7 @@ class ExportOptions(object):
             dest=params["dest"], format=params.get("format"),
             settle=params.get("settle", WINDOW_SETTLE), previous=params.get("previous"),
             previous_unverified=params.get("previous_unverified"),
+            force=params.get("force"), allow_gap=params.get("allow_gap"),
             read=read_arguments(params), base_url=params.get("base_url"),
             query_options=dict((name, params.get(name)) for name in RECORDED_QUERY_OPTIONS),
             connection=dict((name, params.get(name)) for name in RECORDED_CONNECTION),
@@ -153,23 +159,91 @@ def _plan(dest, parts, manifest):
     return data_changed, stale, mf.stable_view(existing) != new_stable
 
 
+def absolute_path(option, path):
+    """``path`` made canonical, or InvalidOption when it is relative.
+
+    A module does not run where ansible-playbook was started: on a local connection its
+    working directory is the playbook's (for ``nirvana_labs.audit.evidence``, a folder of the
+    installed collection), elsewhere the remote user's home. A relative path would put or
+    look for evidence there, so it is refused with the ways to say what was meant.
+    """
+    if not os.path.isabs(path):
+        raise InvalidOption(option, "%r is a relative path, which a module would resolve in"
+                            " its own working directory (on a local connection the"
+                            " playbook's directory, which for nirvana_labs.audit.evidence is"
+                            " inside the installed collection), not where ansible-playbook"
+                            " was started. Give an absolute path, for example"
+                            " \"{{ playbook_dir }}/%s\" or"
+                            " \"{{ lookup('env', 'PWD') }}/%s\"" % (path, path, path))
+    return os.path.normpath(path)
+
+
 def _checked(options, query):
     """``(dest, settle_seconds, previous link)``; InvalidOption for a bad value."""
-    dest = os.path.abspath(options.dest)
+    dest = absolute_path("dest", options.dest)
     try:
         settle_seconds = parse_duration(options.settle)
     except ValueError as err:
         raise InvalidOption("settle", str(err))
     if os.path.exists(dest) and not os.path.isdir(dest):
         raise InvalidOption("dest", "%s exists and is not a directory" % dest)
+    if not options.force:
+        _refuse_other_bundle(dest, query, options.query_options)
     previous = None
     if options.previous:
         try:
-            previous = mf.previous_link(os.path.abspath(options.previous),
-                                        query.window.get("since"), options.previous_unverified)
+            previous = mf.previous_link(absolute_path("previous", options.previous),
+                                        query.window.get("since"), options.previous_unverified,
+                                        allow_gap=options.allow_gap)
         except ValueError as err:
             raise InvalidOption("previous", str(err))
     return dest, settle_seconds, previous
+
+
+def _refuse_other_bundle(dest, query, query_options):
+    """InvalidOption when ``dest`` holds the bundle of another window or other filters.
+
+    Re-exporting the same window with the same filters is the idempotent re-run (or the
+    settled version of an unsettled window) and goes on; anything else would silently replace
+    evidence, and break the chain that links to it, so it needs ``force``.
+    """
+    manifest_path = os.path.join(dest, MANIFEST_NAME)
+    if not os.path.lexists(manifest_path):
+        return
+    existing = mf.read_manifest(manifest_path)
+    if not isinstance(existing, dict):
+        raise InvalidOption("dest", "%s holds a manifest.json that cannot be read as a bundle's"
+                            " manifest, so what it holds cannot be told; it is not replaced."
+                            " Choose another dest, or set force=true to replace it" % dest)
+    old_window = existing.get("window") if isinstance(existing.get("window"), dict) else {}
+    new_window = query.window
+    differences = []
+    if any(_instant(old_window.get(bound)) != _instant(new_window.get(bound))
+           for bound in ("since", "until")):
+        differences.append("the window %s to %s there, %s to %s here" % (
+            old_window.get("since") or "(open)", old_window.get("until") or "(open)",
+            new_window.get("since") or "(open)", new_window.get("until") or "(open)"))
+    old_query = existing.get("query") if isinstance(existing.get("query"), dict) else {}
+    for name in FILTER_NAMES:
+        if name in ("since", "until"):
+            continue  # compared as the resolved window
+        there, here = old_query.get(name) or None, query_options.get(name) or None
+        if there != here:
+            differences.append("%s %s there, %s here" % (name, _shown(there), _shown(here)))
+    if differences:
+        raise InvalidOption(
+            "dest", "%s already holds the bundle of another window or query (%s). Exporting"
+                    " would replace that evidence and break any chain linking to it. Give each"
+                    " period its own dest, or set force=true to replace it"
+                    % (dest, "; ".join(differences)))
+
+
+def _instant(text):
+    return parse_rfc3339(text) if isinstance(text, str) else None
+
+
+def _shown(value):
+    return "not set" if value is None else json.dumps(value, sort_keys=True)
 
 
 def _workdir(dest, check_mode):

@@ -192,7 +192,7 @@ def read_manifest(path):
     return chain.read_json(path)
 
 
-def previous_link(path, window_since, unverified="fail"):
+def previous_link(path, window_since, unverified="fail", allow_gap=False):
     """The chain link to a previous bundle: its manifest's SHA-256, window and verification.
 
     ``path`` is the previous bundle's directory or its manifest.json. The previous bundle is
@@ -200,7 +200,9 @@ def previous_link(path, window_since, unverified="fail"):
     bundle and the bad file, unless ``unverified`` is ``link``, and then the link records
     ``verified: false`` and the problems. Raises ValueError when there is no readable
     manifest there. ``contiguous`` says whether the previous window ends exactly where this
-    one starts, so a chain of periods has no gap and no overlap.
+    one starts, so a chain of periods has no gap and no overlap. A window that does not
+    continue the previous one raises ValueError (``continuation_problem``), but a gap with
+    ``allow_gap``: then the link records it, ``gap: {since, until, accepted: true}``.
     """
     directory = os.path.dirname(path) if os.path.basename(path) == MANIFEST_NAME else path
     manifest_path = os.path.join(directory, MANIFEST_NAME)
@@ -226,15 +228,47 @@ def previous_link(path, window_since, unverified="fail"):
     if not isinstance(manifest, dict):
         raise ValueError("the previous manifest %s is not a JSON object" % manifest_path)
     window = chain.window_of(manifest)
+    continuity = chain.continuity(window["until"], window_since)
+    problem = continuation_problem(directory, window, window_since, continuity, allow_gap)
+    if problem:
+        raise ValueError(problem)
     link = {
         "manifest_sha256": hashlib.sha256(data).hexdigest(),
         "window": window,
         "verified": checked["ok"],
-        "contiguous": chain.continuity(window["until"], window_since) == "contiguous",
+        "contiguous": continuity == "contiguous",
     }
+    if continuity == "gap":
+        # Only present when accepted (allow_gap): a contiguous link stays as it always was.
+        link["gap"] = {"since": window["until"], "until": window_since, "accepted": True}
     if not checked["ok"]:
         link["problems"] = checked["problems"]
     return link
+
+
+def continuation_problem(directory, window, window_since, continuity, allow_gap):
+    """Why a window starting at ``window_since`` cannot be chained to the previous bundle
+    in ``directory`` (its ``window``), or None: a gap (unless ``allow_gap``), an overlap, or
+    an open bound. Found here, at export time, not months later by the verifier."""
+    previous = "the previous bundle %s covers %s to %s" % (
+        directory, window["since"] or "the beginning", window["until"] or "no end")
+    if continuity == "gap":
+        if allow_gap:
+            return None
+        return ("%s, so the entries from %s to %s would be in no bundle of the chain (a gap)."
+                " Export that period first (and chain it), or start this window at %s; to"
+                " accept the gap knowingly, set allow_gap=true, and it is recorded in the"
+                " manifest and shown by the report" % (previous, window["until"],
+                                                       window_since, window["until"]))
+    if continuity == "overlap":
+        return ("%s, and this window starts at %s, before it ends: the entries in between"
+                " would be in two bundles (an overlap). Start this window at %s"
+                % (previous, window_since, window["until"]))
+    if continuity == "unknown":
+        return ("%s and this window starts at %s: a chain needs both bounds to tell that no"
+                " period is missing. Give the previous period an until and this one a since"
+                % (previous, window_since or "the beginning"))
+    return None
 
 
 def build_manifest(query, window, base_url, version, files, counts, completeness_,

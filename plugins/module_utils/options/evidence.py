@@ -34,7 +34,24 @@ EXPORT_OPTIONS = {
             "Directory of the bundle. Created when missing.",
             "The module owns the files C(audit_log.jsonl), C(audit_log.csv), C(manifest.json) and"
             " C(SHA256SUMS) in it and leaves every other file alone. Use one directory per period.",
+            "When O(dest) already holds the bundle of another window or of other filters, the"
+            " export fails, naming both, and replaces nothing unless O(force=true). The same"
+            " window and filters again is a re-run, which rewrites only what changed.",
+            "An absolute path. A relative path is refused, because a module does not run in the"
+            " directory C(ansible-playbook) was started in (on a local connection it runs in"
+            " the playbook's directory); write V({{ playbook_dir }}/...) or"
+            " V({{ lookup('env', 'PWD') }}/...) to mean one of those.",
             "Hidden C(.part) files of an interrupted export are removed by the next run.",
+        ],
+    ),
+    "force": dict(
+        type="bool",
+        default=False,
+        description=[
+            "Replace the bundle in O(dest) even when it holds another window or other filters"
+            " (or a C(manifest.json) that cannot be read). The replaced evidence is gone, and"
+            " a later bundle that linked to it no longer verifies.",
+            "Not needed to re-run the same window, or to change O(format) or the read settings.",
         ],
     ),
     "format": choice(EXPORT_FORMATS, [
@@ -64,7 +81,21 @@ EXPORT_OPTIONS = {
             " the previous window ends exactly where this one starts.",
             "The previous bundle is verified first (its files against its C(SHA256SUMS)); see"
             " O(previous_unverified).",
-            "Omit it for the first period of a chain.",
+            "The previous window must end exactly where this one starts. A gap fails the"
+            " export, before anything is read, unless O(allow_gap=true); an overlap, or a"
+            " window without O(since) (or a previous one without an end), always fails.",
+            "An absolute path, as O(dest). Omit it for the first period of a chain.",
+        ],
+    ),
+    "allow_gap": dict(
+        type="bool",
+        default=False,
+        description=[
+            "Chain to an O(previous) bundle whose window ends before this one starts, knowingly"
+            " leaving the period in between out of the chain.",
+            "The gap is recorded in the manifest (C(previous.gap), with C(accepted: true)) and"
+            " returned in RV(previous.gap); M(nirvana_labs.audit.audit_log_report) shows it and"
+            " M(nirvana_labs.audit.audit_log_verify) still reports it.",
         ],
     ),
     "previous_unverified": choice(PREVIOUS_UNVERIFIED, [

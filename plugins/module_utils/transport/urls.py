@@ -56,10 +56,25 @@ def validate_base_url(base_url):
         raise InvalidOption("base_url", "must not contain credentials; use api_key")
     if parts.query or parts.fragment:
         raise InvalidOption("base_url", "must not contain a query or a fragment")
+    _refuse_api_path(base_url, parts)
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise InvalidOption("base_url", "plain http:// is only allowed to a loopback address;"
                             " the API key would cross the network unencrypted. Use https://")
     return base_url
+
+
+def _refuse_api_path(base_url, parts):
+    """A base URL that already holds the API's version (or the whole endpoint) would be
+    requested as /v1/v1/audit_logs: say which part to drop instead of a 404 later."""
+    path = parts.path.rstrip("/").lower()
+    for suffix in ("/v1/audit_logs", "/v1"):
+        if path.endswith(suffix):
+            suggestion = base_url[:len(base_url) - len(parts.path)] + parts.path[:-len(suffix)]
+            raise InvalidOption(
+                "base_url", "%r ends in %s, which the collection adds itself (requests would"
+                " go to %s/v1/audit_logs); drop %s and use %r"
+                % (base_url, parts.path[-len(suffix):], parts.path, parts.path[-len(suffix):],
+                   suggestion))
 
 
 def encode_segment(value):

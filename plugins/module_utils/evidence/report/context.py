@@ -131,6 +131,11 @@ def summary_rows(figures, ctx):
                      % (prev.get("manifest_sha256"), (prev.get("window") or {}).get("since"),
                         (prev.get("window") or {}).get("until"),
                         "contiguous" if prev.get("contiguous") else "NOT contiguous")))
+        gap = prev.get("gap")
+        if isinstance(gap, dict):
+            rows.append(("Accepted gap", u"%s to %s is in no bundle of the chain (accepted at"
+                                         u" export with allow_gap=true)"
+                         % (gap.get("since"), gap.get("until"))))
     return rows
 
 

@@ -17,13 +17,18 @@ now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 since_day=$(date -u -d "-30 days" +%Y-%m-%d)
 until_day=$(date -u -d "-12 days" +%Y-%m-%d)
 next_day=$(date -u -d "-5 days" +%Y-%m-%d)
+mid_day=$(date -u -d "-15 days" +%Y-%m-%d)
 
 # Every playbook reads the emulator and these dates from one variables file (write_vars).
-dates=(work="$work" since_day="$since_day" until_day="$until_day" next_day="$next_day")
+dates=(work="$work" since_day="$since_day" until_day="$until_day" next_day="$next_day"
+    mid_day="$mid_day")
 
 echo "=== filtering server"
 use_emulator filtering "${dates[@]}" -- --api 2026-08 --entries 4000 --seed 31 --now "$now"
 ansible-playbook -i "$INVENTORY_PATH" "$here/export.yml" -e "@$(vars_path filtering)" "$@"
+
+echo "=== evidence is never overwritten or misplaced: another window, a relative dest, a gap"
+ansible-playbook -i "$INVENTORY_PATH" "$here/hazards.yml" -e "@$(vars_path filtering)" "$@"
 
 echo "=== seed-generation server (same data)"
 use_emulator seed "${dates[@]}" -- --api seed --entries 4000 --seed 31 --now "$now"

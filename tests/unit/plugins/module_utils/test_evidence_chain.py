@@ -128,7 +128,11 @@ class TestBrokenChain:
         assert result["bundles"][0]["continuity"] == "gap"
 
     def test_overlapping_windows_are_reported(self, tmp_path):
-        paths = make_chain(tmp_path, (("2026-09-01", "2026-10-02"), ("2026-10-01", "2026-11-01")))
+        # The export refuses to link an overlapping window (manifest.continuation_problem), so
+        # the newer bundle is written on its own, as one made elsewhere would be.
+        paths = [str(tmp_path / "a"), str(tmp_path / "b")]
+        export(FakeClient(make_entries(5)), paths[0], since="2026-09-01", until="2026-10-02")
+        export(FakeClient(make_entries(5)), paths[1], since="2026-10-01", until="2026-11-01")
         result = chain.verify_chain(paths)
         assert result["ok"] is False
         assert result["overlaps"][0]["older"] == paths[0]

@@ -116,10 +116,33 @@ class TestPreviousLink:
                         "window": {"since": "2026-10-01T00:00:00Z",
                                    "until": "2026-11-01T00:00:00Z"}}
 
-    def test_gap_is_not_contiguous(self, tmp_path):
-        self.write_bundle(tmp_path, "2026-10-01T00:00:00Z", "2026-10-31T00:00:00Z")
-        link = mf.previous_link(str(tmp_path / "manifest.json"), "2026-11-01T00:00:00Z")
+    def test_a_gap_is_refused_naming_both_windows_and_allow_gap(self, tmp_path):
+        self.write_bundle(tmp_path, "2026-10-01T00:00:00Z", "2026-10-18T00:00:00Z")
+        with pytest.raises(ValueError) as err:
+            mf.previous_link(str(tmp_path / "manifest.json"), "2026-11-01T00:00:00Z")
+        message = str(err.value)
+        assert "2026-10-18T00:00:00Z to 2026-11-01T00:00:00Z" in message
+        assert "a gap" in message and "allow_gap=true" in message and str(tmp_path) in message
+
+    def test_an_accepted_gap_is_recorded_in_the_link(self, tmp_path):
+        self.write_bundle(tmp_path, "2026-10-01T00:00:00Z", "2026-10-18T00:00:00Z")
+        link = mf.previous_link(str(tmp_path / "manifest.json"), "2026-11-01T00:00:00Z",
+                                allow_gap=True)
         assert link["contiguous"] is False
+        assert link["gap"] == {"since": "2026-10-18T00:00:00Z",
+                               "until": "2026-11-01T00:00:00Z", "accepted": True}
+
+    @pytest.mark.parametrize("until, since, words", [
+        ("2026-11-02T00:00:00Z", "2026-11-01T00:00:00Z", "an overlap"),
+        (None, "2026-11-01T00:00:00Z", "both bounds"),
+        ("2026-11-01T00:00:00Z", None, "both bounds"),
+    ])
+    def test_an_overlap_or_an_open_bound_is_refused_even_with_allow_gap(
+            self, tmp_path, until, since, words):
+        self.write_bundle(tmp_path, "2026-10-01T00:00:00Z", until)
+        with pytest.raises(ValueError) as err:
+            mf.previous_link(str(tmp_path), since, allow_gap=True)
+        assert words in str(err.value)
 
     def test_missing_manifest_says_to_omit_previous_for_a_first_period(self, tmp_path):
         with pytest.raises(ValueError) as err:

@@ -91,6 +91,27 @@ def test_base_url_is_validated(url, fragment):
     assert err.value.option == "base_url" and fragment in str(err.value)
 
 
+@pytest.mark.parametrize("url, keep", [
+    ("https://api.nirvanalabs.io/v1", "https://api.nirvanalabs.io"),
+    ("https://api.nirvanalabs.io/v1/", "https://api.nirvanalabs.io"),
+    ("http://127.0.0.1:8080/V1", "http://127.0.0.1:8080"),
+    ("https://gw.example.com/nirvana/v1/audit_logs", "https://gw.example.com/nirvana"),
+])
+def test_base_url_with_the_api_version_says_to_drop_it(url, keep):
+    # /v1 in the base URL used to give "no such endpoint: /v1/v1/audit_logs" at the first
+    # request; now the option is refused at once, naming the URL to use instead.
+    with pytest.raises(InvalidOption) as err:
+        Transport("k", base_url=url)
+    assert err.value.option == "base_url"
+    assert "drop /v1" in str(err.value).lower() and repr(keep) in str(err.value)
+
+
+@pytest.mark.parametrize("url", ["https://gw.example.com/v1api", "https://gw.example.com/v10",
+                                 "https://gw.example.com/nirvana"])
+def test_base_url_with_another_path_is_kept(url):
+    assert Transport("k", base_url=url).base_url == url
+
+
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:2",
                                  "https://api.nirvanalabs.io/"])
 def test_loopback_http_and_https_are_accepted(url):
