@@ -1238,7 +1238,6 @@ _SOURCES = {
         '        text += "; the requested period %s to %s is covered" % (\n'
         '            requested["since"] or "-", requested["until"] or "-")\n'
         '    return text\n'
-        '\n'
     ),
     'timeutil': (
         '# -*- coding: utf-8 -*-\n'

@@ -171,7 +171,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 signature:
-  description: The signature of C(manifest.json) (O(signing_key) or O(signing_public_key)), or V(null) when the bundle is not signed (or in check mode, when it would be signed again).
+  description:
+    - The signature of C(manifest.json) (O(signing_key) or O(signing_public_key)), or V(null)
+      when the bundle is not signed (or in check mode, when it would be signed again).
   returned: success
   type: dict
   contains:

@@ -182,7 +182,9 @@ bundles:
       type: dict
       contains:
         principal:
-          description: The principal of O(allowed_signers) (C(ssh-keygen -Y find-principals)), or V(null) without O(allowed_signers) or when the key is not allowed.
+          description:
+            - The principal of O(allowed_signers) (C(ssh-keygen -Y find-principals)), or
+              V(null) without O(allowed_signers) or when the key is not allowed.
           type: str
           sample: evidence@example.com
         fingerprint:

@@ -257,5 +257,5 @@ def test_every_mutation_is_detected_everywhere(count, kind, pick):
         result = verdict_everywhere(base, **bounds)
         assert result["ok"] is False, (kind, pick, result["summary"])
         assert result["first_broken"]["problem"], result
-        assert result["summary"].startswith("%d of %d bundles valid" % (result["valid"],
-                                                                       result["total"]))
+        expected = "%d of %d bundles valid" % (result["valid"], result["total"])
+        assert result["summary"].startswith(expected)

@@ -460,4 +460,3 @@ def _summary(result):
         text += "; the requested period %s to %s is covered" % (
             requested["since"] or "-", requested["until"] or "-")
     return text
-

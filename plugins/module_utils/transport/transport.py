@@ -141,8 +141,8 @@ class Transport(object):
                     err, attempt + 1, "" if attempt == 0 else "s"))
             status = response.status_code
             if 300 <= status < 400 and response.headers.get("Location"):
-                url, params = follow(url, response.headers["Location"], self.base_url,
-                                               self._scrub), None
+                url = follow(url, response.headers["Location"], self.base_url, self._scrub)
+                params = None
                 redirects_taken += 1
                 if redirects_taken > MAX_REDIRECTS:
                     raise TransportError("more than %d redirects" % MAX_REDIRECTS)
@@ -174,8 +174,7 @@ class Transport(object):
                 succeeded = 200 <= response.status_code < 300
                 return response
         except SEND_ERRORS as err:
-            raise send_error(err, url, self.timeout, self._watchdog.fired,
-                                           self._scrub)
+            raise send_error(err, url, self.timeout, self._watchdog.fired, self._scrub)
         finally:
             self._watchdog.disarm()
             if gate is not None:

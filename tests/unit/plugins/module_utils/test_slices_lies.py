@@ -141,8 +141,11 @@ def test_an_honest_server_still_gives_a_complete_parallel_read():
 
 def test_a_wrong_window_count_is_flagged():
     entries = [entry_at(n, 10 * n + 3) for n in range(400)]
-    whole = lambda params: 3 if (params["created_at_min"], params["created_at_max"]) == (
-        "2026-01-01T00:00:00Z", "2026-01-01T01:06:40Z") else 0
+
+    def whole(params):
+        window = (params["created_at_min"], params["created_at_max"])
+        return 3 if window == ("2026-01-01T00:00:00Z", "2026-01-01T01:06:40Z") else 0
+
     api = FakeListApi(entries, count_delta=whole)
     got, report = parallel(api, window_query(0, 4000))
     assert report["complete"] is False and "400" in report["incomplete_reason"]
