@@ -75,7 +75,7 @@ class TestCopiedAlone:
         # -I -S: no site-packages, no PYTHONPATH, no collection; run from the empty folder.
         return subprocess.run([sys.executable, "-I", "-S", str(script)] + list(args),
                               capture_output=True, text=True, cwd=str(script.parent),
-                              timeout=120)
+                              timeout=120, check=False)
 
     def test_an_intact_chain_exits_0(self, script, tmp_path):
         make_chain(tmp_path / "evidence")

@@ -536,7 +536,7 @@ class TestCache:
         results, dummy = self.scans(lookup_plugin, fake, 1, **self.SETTLED)
         assert results == [[ENTRIES["a"]]]
         assert len(warnings) == 1
-        assert warnings[0].startswith(self.KEEP_FAILED.split(" (")[0] + " (No such file or")
+        assert warnings[0].startswith(self.KEEP_FAILED.split(" (", maxsplit=1)[0] + " (No such file or")
 
     def plant(self, local_temp, monkeypatch, how):
         """A shared temporary directory where another user made our predictable path first."""

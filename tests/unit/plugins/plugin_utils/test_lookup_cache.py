@@ -45,8 +45,9 @@ class Api(object):
         return self.result
 
 
-def lookup(root, api, material=MATERIAL, **kwargs):
+def lookup(root, api, material=None, **kwargs):
     """One evaluation through the cache: (result, warnings)."""
+    material = MATERIAL if material is None else material
     warnings = []
     result = lookup_cache.read_through(KEY, material, api, warnings.append, root=str(root),
                                        run_id=os.getpid(), **kwargs)
@@ -301,7 +302,8 @@ def test_a_cache_file_that_is_not_a_complete_read_is_read_afresh(tmp_path, conte
     assert api.reads == 1
 
 
-def _plant(path, answer=complete("planted")):
+def _plant(path, answer=None):
+    answer = complete("planted") if answer is None else answer
     with open(path, "w") as handle:
         handle.write('{"entries": [{"id": "%s"}], "report": {"complete": true}}'
                      % answer["entries"][0]["id"])
