@@ -70,7 +70,7 @@ def _export(emu, window, parallelism, workdir):
             start = time.perf_counter()
             result = run_export(client, query, options_class(
                 dest=os.path.join(dest, "bundle"), format="jsonl", settle="5m",
-                parallelism=parallelism))
+                read={"parallelism": parallelism}))
             seconds = time.perf_counter() - start
     finally:
         shutil.rmtree(dest, ignore_errors=True)
