@@ -8,8 +8,9 @@ per request sequentially (the floor: pages x latency) and with parallelism 1, 2,
 every parallel result is compared with the sequential one, entry for entry. Then the export
 (run_export, JSONL) against a plain read of the same entries, with and without latency and
 with parallelism 1 and 8, and beside it the same export with its writer kept in this process
-(as before issue 23: the writer now moves to a child process after 2,000 entries); the emulator's and the client's CPU per page; audit_log_info in a
-playbook returning whole entries and three fields; and the API requests of one lookup query
+(as before issue 23: the writer now moves to a child process after 2,000 entries); the
+emulator's and the client's CPU per page; audit_log_info in a playbook returning whole entries
+and three fields; and the API requests of one lookup query
 referenced twice on eight hosts, with the cache and without.
 """
 

@@ -79,8 +79,8 @@ def _write(entries, order, formats, run_size, process_after):
 @given(entries=_entries(), order=st.sampled_from(["newest_first", "oldest_first"]),
        formats=st.sampled_from(["jsonl", "csv", "both"]), run_size=st.integers(2, 6),
        process_after=st.integers(1, 30))
-def test_the_child_writes_the_bytes_of_the_writer_in_this_process(entries, order, formats,
-                                                                   run_size, process_after):
+def test_the_child_writes_the_bytes_of_the_writer_in_this_process(
+        entries, order, formats, run_size, process_after):
     here = _write(entries, order, formats, run_size, 10 ** 9)
     child = _write(entries, order, formats, run_size, process_after)
     assert child[:2] == here[:2]
