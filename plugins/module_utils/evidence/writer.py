@@ -14,10 +14,11 @@ whose key equals the previous one is the same entry again and is dropped, which 
 bounded-memory external sort (sorted runs on disk, then a k-way merge) that gives the same
 bytes; duplicates are then adjacent in the merge and dropped there.
 
-A large export carries on in a forked child process (writer_process.py) once it has taken
-PROCESS_AFTER entries, on Linux: the child inherits the writer as it stands and writes the same
-bytes, while the parent's read no longer shares its interpreter lock with the writer's CPU.
-Plain Python.
+The writer can carry on in a forked child process (writer_process.py) once it has taken
+``process_after`` entries, on Linux: the child inherits the writer as it stands and writes the
+same bytes, and the read no longer shares its interpreter lock with the writer's CPU. It is off
+by default (PROCESS_AFTER): measured on a busy 2-core machine it cut the reading process's CPU
+but not the export's time (bench section 8 runs both side by side). Plain Python.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -61,9 +62,11 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import (
 RUN_SIZE = 10000
 # Runs merged at once; more are merged in rounds so open files stay few.
 MAX_FAN_IN = 64
-# Entries after which the writer moves into its own process (None: never). A small export
-# does not pay for the fork; a large one gets a core of its own for the writer.
-PROCESS_AFTER = 2000
+# Entries after which the writer moves into its own process (None: never, the default until
+# bench section 8 shows it faster on an idle machine). A small export never pays for the fork.
+PROCESS_AFTER = None
+# What bench section 8 uses for its "writer in a child" export.
+SUGGESTED_PROCESS_AFTER = 2000
 # fork() without exec is safe enough only where no system library forbids it (macOS does).
 CAN_FORK = sys.platform.startswith("linux") and hasattr(os, "fork")
 
@@ -318,7 +321,8 @@ def _summary(writer, parts):
 
 class BundleWriter(object):
     """A StreamWriter (same arguments, same calls, same bytes) that moves into a forked child
-    process after ``process_after`` entries where it can (CAN_FORK)."""
+    process after ``process_after`` entries (default PROCESS_AFTER; None: never) where it can
+    (CAN_FORK)."""
 
     def __init__(self, workdir, order=NEWEST_FIRST, formats="jsonl", run_size=RUN_SIZE,
                  process_after=None):

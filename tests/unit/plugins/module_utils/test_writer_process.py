@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The export writer in a forked child: its errors reach the parent, an abort stops it and
 leaves no file, and nothing of it outlives the export. (That it writes the same bytes is a
-property: tests/property/test_writer_process.py.)"""
+property: tests/property/test_writer_process_bytes.py.)"""
 
 from __future__ import absolute_import, division, print_function
 
