@@ -14,6 +14,11 @@ import threading
 # After a back-off, the number of requests in flight is raised by one for each quiet period
 # (no back-off) of twice the last wait, and at least this many seconds.
 MIN_QUIET = 1.0
+# Requests per second are paced at the rate a limit let through times this, so that a token
+# bucket drains slowly (a 429 now and then re-measures it) instead of at every burst.
+PACE_HEADROOM = 1.05
+# Each quiet period also lets the pace rise by this factor: a limit that was raised is found.
+PACE_RAISE = 1.1
 
 
 class BackoffGate(object):
@@ -25,6 +30,13 @@ class BackoffGate(object):
     period after that (twice the last wait, at least MIN_QUIET seconds, with no back-off)
     allows one more, up to ``limit``: additive increase, multiplicative decrease, so a read
     settles at what a rate limit allows instead of meeting it with every worker at once.
+
+    Fewer requests in flight do not slow a read enough when the server answers fast (one
+    request in flight at 25 ms is 40 a second): from the second rate-limit back-off on, the
+    starts of requests are also paced at the rate that got through since the first one
+    (successes over time, waits included: what the server's limit really allows), a little
+    above it, rising with each quiet period. A token bucket then empties seldom, so 429s stay
+    few and the read keeps close to the limit.
     """
 
     def __init__(self, clock, sleep, limit=None):
@@ -37,8 +49,24 @@ class BackoffGate(object):
         self.backoffs = 0
         self._raise_at = None
         self._quiet = MIN_QUIET
+        self.successes = 0
+        self._first_limit = None  # (time, successes) at the first rate-limit back-off
+        self.interval = None  # seconds between request starts; None: not paced
+        self._next_start = 0.0
 
-    def hold(self, delay, holder):
+    def _pace(self, now):
+        """At a new rate-limit back-off: pace at what got through since the first one."""
+        if self._first_limit is None:
+            self._first_limit = (now, self.successes)
+            return
+        since, base = self._first_limit
+        if now > since and self.successes > base:
+            rate = (self.successes - base) / (now - since)
+            self.interval = 1.0 / (rate * PACE_HEADROOM)
+
+    def hold(self, delay, holder, limited=False):
+        """A wait of ``delay`` seconds seen by ``holder``; ``limited``: the server said 429
+        (a rate limit), which also paces the requests."""
         with self._cond:
             now = self._clock()
             until = now + delay
@@ -48,6 +76,8 @@ class BackoffGate(object):
             if active:
                 return  # the same back-off: one decrease for it
             self.backoffs += 1
+            if limited:
+                self._pace(now)
             self._quiet = max(MIN_QUIET, 2.0 * delay)
             self._raise_at = until + self._quiet
             if self.allowed is not None:
@@ -67,16 +97,32 @@ class BackoffGate(object):
             while self.allowed is not None and self.in_flight >= self.allowed:
                 self._cond.wait()
             self.in_flight += 1
+            pause = 0.0
+            if self.interval is not None:
+                now = self._clock()
+                start = max(now, self._next_start)
+                self._next_start = start + self.interval
+                pause = start - now
+        if pause > 0:
+            self._sleep(pause)
 
     def release(self, caller, succeeded):
         """The request ``pass_through`` let go has ended; a success after a quiet period
         allows one more in flight."""
         with self._cond:
             self.in_flight -= 1
-            if succeeded and self.allowed is not None and self.allowed < self.ceiling \
-                    and self._raise_at is not None and self._clock() >= self._raise_at:
-                self.allowed += 1
-                self._raise_at = self._clock() + self._quiet
+            if succeeded:
+                self.successes += 1
+            if succeeded and self._raise_at is not None and self._clock() >= self._raise_at:
+                raised = False
+                if self.allowed is not None and self.allowed < self.ceiling:
+                    self.allowed += 1
+                    raised = True
+                if self.interval is not None:
+                    self.interval /= PACE_RAISE
+                    raised = True
+                if raised:
+                    self._raise_at = self._clock() + self._quiet
             self._cond.notify_all()
 
     def summary(self):

@@ -33,8 +33,28 @@ _NESTED_FIELDS = {"actor": ("id", "name", "type"), "target": ("id", "type")}
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _c_encoder():
+    """The C encoder that ``_ENCODER.encode`` builds on every call (the same arguments, so the
+    same bytes), built once: the export encodes every entry. Without its circular-reference
+    markers (values come from JSON: no cycles; one would end in RecursionError). None where
+    the C accelerator is missing."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    try:
+        return make(None, _ENCODER.default, json.encoder.encode_basestring, None,
+                    _ENCODER.key_separator, _ENCODER.item_separator, True, False, True)
+    except TypeError:  # another signature: keep the public path
+        return None
+
+
+_C_ENCODER = _c_encoder()
+
+
 def canonical_json(value):
     """Compact JSON text with sorted keys: one value, one spelling."""
+    if _C_ENCODER is not None and isinstance(value, (dict, list)):
+        return "".join(_C_ENCODER(value, 0))
     return _ENCODER.encode(value)
 
 

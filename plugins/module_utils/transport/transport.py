@@ -191,7 +191,9 @@ class Transport(object):
         delay = self.retry_delay(response, attempt)
         self.waits.append(delay)
         if self.gate is not None:
-            self.gate.hold(delay, self)
+            # A 429 is a rate limit: the gate also paces the requests of every worker.
+            self.gate.hold(delay, self, limited=response is not None
+                           and response.status_code == 429)
         self._sleep(delay)
 
     def _scrub(self, text):
