@@ -160,8 +160,8 @@ def _export_vs_read(ctx, emu, window, out):
                 "export_to_read": ratio(median(exports), median(reads)),
                 "in_child_to_read": ratio(median(local), median(reads))}
             ctx.log("parallel: export vs read, %d ms, parallelism %d: %.2fs (writer in a"
-                    " child process %.2fs) vs %.2fs" % (latency, parallelism, median(exports),
-                                                  median(local), median(reads)))
+                    " child process %.2fs) vs %.2fs"
+                    % (latency, parallelism, median(exports), median(local), median(reads)))
     emu.set_faults([])
     out["export_vs_read"] = rows
 
