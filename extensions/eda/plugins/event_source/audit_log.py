@@ -303,19 +303,27 @@ def parse_args(args, environ=None):
 
 
 @contextlib.contextmanager
-def _signals_held():
+def _signals_held(task=None):
     """Hold SIGTERM and SIGINT while an event is handed over and recorded.
 
     ansible-rulebook turns them into KeyboardInterrupt, which could land between the two and
-    send the event again after a restart. Held here, they are raised right after. Only the
-    main thread may set handlers; elsewhere nothing is held.
+    send the event again after a restart. Held here, they are raised right after. While the
+    hand-over waits for room in the queue, a held signal also cancels ``task``: its put is
+    then abandoned (a cancelled ``queue.put`` puts nothing) and the signal raised at once,
+    so a stop is never delayed by a full queue. Only the main thread may set handlers;
+    elsewhere nothing is held.
     """
     held = (signal.SIGTERM, signal.SIGINT)
+    caught = []
+
+    def hold(signum, frame):
+        caught.append(signum)
+        if task is not None:
+            task.cancel()
     try:
         previous = dict((sig, signal.getsignal(sig)) for sig in held)
-        caught = []
         for sig in held:
-            signal.signal(sig, lambda signum, frame: caught.append(signum))
+            signal.signal(sig, hold)
     except ValueError:  # not the main thread
         yield
         return
@@ -329,27 +337,50 @@ def _signals_held():
 
 
 async def _hand_over(queue, poller, entry):
-    """Put one event on the queue and record it, with no wait in between (the queue of
-    ansible-rulebook holds one event: wait for room first)."""
-    while True:
-        with _signals_held():
-            try:
-                queue.put_nowait({"audit_log": entry})
-            except asyncio.QueueFull:
-                pass
-            else:
-                poller.delivered(entry)
-                return
-        await asyncio.sleep(QUEUE_RETRY_SECONDS)
+    """Put one event on the queue and record it, with nothing in between: ``await put``
+    waits for room (ansible-rulebook's queue holds one event) without polling, and a
+    cancellation while it waits raises CancelledError with nothing put, so nothing is
+    recorded. Once the put is done, the code runs on to the record without yielding to the
+    event loop, so no cancellation can fall in between."""
+    task = asyncio.current_task()
+    with _signals_held(task):
+        await queue.put({"audit_log": entry})
+        poller.delivered(entry)
+
+
+async def _next_batch(poll, loop):
+    """The next batch, read in a daemon thread (the client is synchronous). Cancelled, the
+    poll is told to stop and the source goes on stopping at once; the thread ends at its next
+    entry, or with its request, without anyone waiting for it."""
+    future = loop.create_future()
+
+    def settle(batch, error):
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(batch)
+    poll.next_batch_in_thread(
+        lambda batch, error: loop.call_soon_threadsafe(settle, batch, error))
+    try:
+        return await future
+    except asyncio.CancelledError:
+        poll.stop()
+        raise
 
 
 async def _poll_once(queue, poller, loop):
-    """Read (in a thread: the client is synchronous) and deliver one poll, batch by batch."""
+    """Read and deliver one poll, batch by batch."""
     poll = poller.start_poll()
     while True:
-        batch = await loop.run_in_executor(None, poll.next_batch)
+        batch = await _next_batch(poll, loop)
         if batch is None:
             return
+        if batch.keyless:
+            LOG.warning("nirvana_labs.audit.audit_log: %d entr%s without a usable id, sent once"
+                        " each and remembered by the SHA-256 of their content", batch.keyless,
+                        "y" if batch.keyless == 1 else "ies")
         for entry in batch.entries:
             await _hand_over(queue, poller, entry)
         poller.commit(batch)
@@ -374,21 +405,24 @@ async def main(queue, args):
         LOG.info("nirvana_labs.audit.audit_log: %s from %s, every %ss (settle %ss)",
                  "resuming" if poller.resumed else "starting",
                  poller.checkpoint.watermark.isoformat(), poller.interval, poller.settle)
-        while True:
-            try:
-                await _poll_once(queue, poller, loop)
-            except AuditLogError as err:
-                if is_fatal(err):
-                    LOG.error("nirvana_labs.audit.audit_log stopped: %s", err)
-                    raise
-                message = outage.failed(err)
-                if message:
-                    LOG.warning("nirvana_labs.audit.audit_log: %s", message)
-            else:
-                message = outage.recovered()
-                if message:
-                    LOG.warning("nirvana_labs.audit.audit_log: %s", message)
-            await asyncio.sleep(poller.interval)
+        try:
+            while True:
+                try:
+                    await _poll_once(queue, poller, loop)
+                except AuditLogError as err:
+                    if is_fatal(err):
+                        LOG.error("nirvana_labs.audit.audit_log stopped: %s", err)
+                        raise
+                    message = outage.failed(err)
+                    if message:
+                        LOG.warning("nirvana_labs.audit.audit_log: %s", message)
+                else:
+                    message = outage.recovered()
+                    if message:
+                        LOG.warning("nirvana_labs.audit.audit_log: %s", message)
+                await asyncio.sleep(poller.interval)
+        finally:
+            poller.close()  # the state's lock and journal
     finally:
         client.close()
 

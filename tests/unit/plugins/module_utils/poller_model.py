@@ -61,10 +61,11 @@ class ModelApi(object):
         self.rows.append((entry, listed or created))
         return entry
 
-    def scan(self, query, page_size=None, max_pages=None, deadline=None, **kwargs):
+    def scan(self, query, page_size=None, max_results=None, cursor=None, max_pages=None,
+             deadline=None):
         self.queries.append(query)
-        return Scan(self, query, page_size=page_size or self.page_size, max_pages=max_pages,
-                    deadline=deadline)
+        return Scan(self, query, page_size=page_size or self.page_size, max_results=max_results,
+                    cursor=cursor, max_pages=max_pages, deadline=deadline)
 
     def _listed(self, params):
         now = self.clock()
