@@ -74,7 +74,11 @@ Why each entry is delivered exactly once
     *Bounds.* A poll is one scan: a repeated cursor fails it (what was read is delivered
     first), and ``max_pages`` and ``deadline`` end it early with the partial watermark above,
     so the next poll goes on from there. Against a server that ignores ``sort`` as well as
-    ``created_at_min`` and lists the whole log oldest first, nothing can be skipped.
+    ``created_at_min`` and lists the whole log oldest first, nothing can be skipped. A server
+    whose order is never verified and whose list never ends (endless cursors) leaves W where
+    it is, so the remembered keys would grow with every poll: ``max_remembered`` caps them,
+    forgetting the oldest and moving W up to the oldest kept (no duplicate can follow; an
+    entry that server never listed before may then be missed, and the adapter says so).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -113,6 +117,10 @@ DEFAULT_BATCH = 500
 # A poll is bounded as a list read is: a backlog larger than this goes on in the next poll.
 DEFAULT_MAX_PAGES = 1000
 DEFAULT_POLL_DEADLINE = 300.0
+# The most keys remembered. Only a server that defeats both the order check and the end of its
+# list (endless cursors, unsorted) can get here; beyond it the oldest keys are forgotten and W
+# moves up to them (a possible miss, announced, rather than memory without bound).
+DEFAULT_MAX_REMEMBERED = 200000
 
 
 class AuditLogPoller(object):
@@ -128,7 +136,8 @@ class AuditLogPoller(object):
     def __init__(self, client, filters=None, since=None, settle=SOURCE_SETTLE,
                  interval=DEFAULT_INTERVAL, state_file=None, ordered=False, batch=DEFAULT_BATCH,
                  clock=utc_now, store=None, max_pages=DEFAULT_MAX_PAGES,
-                 deadline=DEFAULT_POLL_DEADLINE, monotonic=time.monotonic):
+                 deadline=DEFAULT_POLL_DEADLINE, monotonic=time.monotonic,
+                 max_remembered=DEFAULT_MAX_REMEMBERED):
         self.client = client
         self.filters = dict(filters or {})
         for name in ("since", "until"):
@@ -138,6 +147,7 @@ class AuditLogPoller(object):
         self.interval = _seconds("interval", interval, minimum=0.1)
         self.batch = _whole("batch", batch)
         self.max_pages = _whole("max_pages", max_pages)
+        self.max_remembered = _whole("max_remembered", max_remembered)
         self.deadline = _seconds("deadline", deadline, minimum=0.001)
         self.ordered = bool(ordered)
         self.state_file = state_file
@@ -201,12 +211,21 @@ class AuditLogPoller(object):
 
     def commit(self, batch):
         """After every entry of the batch was ``delivered``: move the watermark, forget the
-        keys it has passed, save the state."""
+        keys it has passed, save the state. Returns how many keys the ``max_remembered`` cap
+        made it forget (0 but against a server that cannot be followed; see Bounds)."""
+        checkpoint = self.checkpoint
         for entry in batch.entries:
-            if entry_key(entry) not in self.checkpoint.sent:
+            if entry_key(entry) not in checkpoint.sent:
                 raise ValueError("commit before every entry of the batch was delivered")
-        self.checkpoint.forget_before(batch.watermark)
-        self.store.save(self.checkpoint)
+        checkpoint.forget_before(batch.watermark)
+        dropped = 0
+        if len(checkpoint.sent) > self.max_remembered:
+            times = sorted(checkpoint.sent.values())
+            before = len(checkpoint.sent)
+            checkpoint.forget_before(times[len(times) - self.max_remembered])
+            dropped = before - len(checkpoint.sent)
+        self.store.save(checkpoint)
+        return dropped
 
     def close(self):
         self.store.close()

@@ -383,7 +383,11 @@ async def _poll_once(queue, poller, loop):
                         "y" if batch.keyless == 1 else "ies")
         for entry in batch.entries:
             await _hand_over(queue, poller, entry)
-        poller.commit(batch)
+        dropped = poller.commit(batch)
+        if dropped:
+            LOG.warning("nirvana_labs.audit.audit_log: the API's list never ends and is not in"
+                        " creation order; %d remembered ids were forgotten to bound memory"
+                        " (entries it lists later than that may be missed)", dropped)
 
 
 async def main(queue, args):
