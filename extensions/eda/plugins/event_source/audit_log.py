@@ -361,8 +361,12 @@ async def _next_batch(poll, loop):
             future.set_exception(error)
         else:
             future.set_result(batch)
-    poll.next_batch_in_thread(
-        lambda batch, error: loop.call_soon_threadsafe(settle, batch, error))
+    def report(batch, error):
+        try:
+            loop.call_soon_threadsafe(settle, batch, error)
+        except RuntimeError:
+            pass  # the loop has ended: the source stopped while this read ran
+    poll.next_batch_in_thread(report)
     try:
         return await future
     except asyncio.CancelledError:
