@@ -22,6 +22,7 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.state import entry_key
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import format_utc
 
 # A 400 on a follow-up page (an expired cursor) restarts the poll from the watermark; this
 # many times per poll, then the poll fails (not fatally: the next one starts afresh).
@@ -156,7 +157,16 @@ class Poll(object):
                 read.append(next(self._entries))
             except StopIteration:
                 self._done = True
-                self._complete = not self._scan.report.get("stopped_by")
+                stopped_by = self._scan.report.get("stopped_by")
+                self._complete = not stopped_by
+                if stopped_by and not self._order.oldest_first:
+                    # W cannot move: the next poll would read the same part of the list again.
+                    self._error = BadResponseError(
+                        "the API does not list entries oldest first (it ignores sort) and has"
+                        " more than one poll can read (stopped by %s after %d pages) since %s;"
+                        " older entries are not reached" % (
+                            stopped_by, self._pages + self._scan.report["pages"],
+                            format_utc(self._watermark)))
             except _ReachedWatermark:
                 self._done = self._complete = True
             except AuditLogError as err:
