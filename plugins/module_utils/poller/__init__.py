@@ -88,16 +88,16 @@ __metaclass__ = type
 import time
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.outage import (  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.outage import (
     Outage,
     is_fatal,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.poll import (  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.poll import (
     Batch,
     Poll,
     _PollQuery,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.state import (  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.state import (
     Checkpoint,
     CheckpointStore,
     FileStore,
@@ -111,6 +111,11 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import
     format_utc,
     utc_now,
 )
+
+# What adapters and tests import from the package, wherever it is defined.
+__all__ = ["AuditLogPoller", "Batch", "Checkpoint", "CheckpointStore", "FileStore", "Outage",
+           "Poll", "entry_key", "is_fatal", "load_state", "save_state", "DEFAULT_INTERVAL",
+           "DEFAULT_BATCH", "DEFAULT_MAX_PAGES", "DEFAULT_POLL_DEADLINE", "DEFAULT_MAX_REMEMBERED"]
 
 DEFAULT_INTERVAL = 5.0
 DEFAULT_BATCH = 500

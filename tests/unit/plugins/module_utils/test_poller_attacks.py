@@ -279,7 +279,8 @@ def test_a_server_ignoring_filters_and_sort_is_read_back_to_the_watermark_only(c
     api.ignore_filters = api.ignore_sort = True  # the seed generation: newest first, no filter
     poller = AuditLogPoller(api, since="1h", settle=5, clock=clock)
     first = deliver(poller)
-    assert sorted(first) == sorted(e["id"] for e, dummy in api.rows if e["created_at"] >= "2026-12-01T07:00:00Z")
+    assert sorted(first) == sorted(e["id"] for e, dummy in api.rows
+                                   if e["created_at"] >= "2026-12-01T07:00:00Z")
     for n in range(5):
         api.add("new%d" % n, at(2))
     clock.advance(10)
