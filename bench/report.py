@@ -57,6 +57,9 @@ def targets(results):
             ratio is not None and ratio <= MEMORY_TARGET)
     _parallel_targets(results, add)
     report_economy.targets(results, add)
+    rate = _get(results, "event_source", "events_per_s_state_file")
+    add("event source events/s (state_file, prompt consumer)", ">= 1000", rate,
+        rate is not None and rate >= 1000)
     return out
 
 
@@ -238,9 +241,22 @@ def _parallel(res):
     return lines
 
 
+def _event_source(res):
+    lines = ["9. Event source: %d entries into a one-slot queue with a prompt consumer:"
+             " %s events/s with a state_file, %s without" % (
+                 res["entries"], _fmt(res["events_per_s_state_file"], "%.0f"),
+                 _fmt(res["events_per_s_no_state"], "%.0f"))]
+    rows = [["%s remembered" % key, _fmt(row["record_ms"], "%.4f ms"),
+             _fmt(row["snapshot_ms"], "%.2f ms"), _fmt(row["state_bytes"])]
+            for key, row in sorted(res["state_cost"].items(), key=lambda kv: int(kv[0]))]
+    lines += _rows(["state", "per event (journal)", "per batch (snapshot)", "bytes"], rows)
+    return lines
+
+
 SECTIONS = (("scan", _scan), ("connections", _connections), ("pushdown", _pushdown),
             ("memory", _memory), ("overhead", _overhead), ("modules", _modules),
-            ("parallel", _parallel), ("economy", report_economy.lines))
+            ("parallel", _parallel), ("economy", report_economy.lines),
+            ("event_source", _event_source))
 
 
 def table(document):

@@ -144,7 +144,9 @@ class Scan(IteratedOnce):
                     page_ids.add(entry_id)
                     continue
                 report["scanned"] += 1
-                if entry_id in previous_ids or entry_id in page_ids:
+                # Entries without an id are not duplicates of each other (the poller keys
+                # them by their content).
+                if entry_id is not None and (entry_id in previous_ids or entry_id in page_ids):
                     report["duplicates"] += 1
                     continue
                 page_ids.add(entry_id)

@@ -27,7 +27,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema 
     out_of_bounds,
     typed_values,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller import DEFAULT_INTERVAL
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.follow import (
+    DEFAULT_INTERVAL,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import FILTER_NAMES
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.settle import SOURCE_SETTLE
 
@@ -85,9 +87,12 @@ SOURCE_OPTIONS = {
     "state_file": dict(
         type="path",
         description=[
-            "File where the source records what it has sent, after each event (written"
-            " atomically, mode C(0600); it holds entry ids and times, never the key). A"
+            "File where the source records what it has sent (mode C(0600); it holds entry"
+            " ids and times, never the key): each event appends a line to"
+            " C(<state_file>.journal), and each batch rewrites the snapshot atomically. A"
             " restart with the same file resumes with no gap and no duplicate.",
+            "One source per file: C(<state_file>.lock) is held while the source runs, and a"
+            " second source with the same file is refused at start.",
         ],
     ),
 }

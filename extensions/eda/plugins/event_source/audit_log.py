@@ -30,6 +30,15 @@ description:
     entry that shares a second with another or that the API lists a little late is still sent,
     and sent once. With O(state_file), a restart resumes where the last run stopped, with no
     gap and no duplicate.
+  - O(state_file) comes with two files beside it, C(<state_file>.journal) (one line per event
+    sent, so recording an event costs the same however long the history) and
+    C(<state_file>.lock). A second source started with the same O(state_file) is refused with
+    a message; give each source its own. A state file or a O(since) in the future is refused
+    rather than silently sending nothing.
+  - Each poll is bounded as a list read is (a cursor that cycles, a list that never ends, a
+    page budget and a deadline per poll) and keeps in memory only the ids of the settle
+    window. An entry without an id is delivered once, remembered by a digest of its content,
+    with a warning.
   - Filters are those of the M(nirvana_labs.audit.audit_log_info) module, with the same syntax;
     those the API supports are sent to it, and every entry is checked again on the client.
   - Outages (connection errors, timeouts, HTTP 429 and 5xx after the client's retries) are
@@ -161,9 +170,11 @@ options:
     type: str
   state_file:
     description:
-      - File where the source records what it has sent, after each event (written atomically, mode C(0600);
-        it holds entry ids and times, never the key). A restart with the same file resumes with no gap
-        and no duplicate.
+      - 'File where the source records what it has sent (mode C(0600); it holds entry ids and times, never
+        the key): each event appends a line to C(<state_file>.journal), and each batch rewrites the snapshot
+        atomically. A restart with the same file resumes with no gap and no duplicate.'
+      - 'One source per file: C(<state_file>.lock) is held while the source runs, and a second source
+        with the same file is refused at start.'
     type: path
   status_code:
     description:
@@ -293,30 +304,39 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import A
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.event_source import (  # noqa: E402
     event_source_arguments,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller import (  # noqa: E402
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.follow import (  # noqa: E402
     AuditLogPoller,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.outage import (  # noqa: E402
     Outage,
     is_fatal,
 )
 
 LOG = logging.getLogger("nirvana_labs.audit.audit_log")
-QUEUE_RETRY_SECONDS = 0.05
 
 
 @contextlib.contextmanager
-def _signals_held():
+def _signals_held(task=None):
     """Hold SIGTERM and SIGINT while an event is handed over and recorded.
 
     ansible-rulebook turns them into KeyboardInterrupt, which could land between the two and
-    send the event again after a restart. Held here, they are raised right after. Only the
-    main thread may set handlers; elsewhere nothing is held.
+    send the event again after a restart. Held here, they are raised right after. While the
+    hand-over waits for room in the queue, a held signal also cancels ``task``: its put is
+    then abandoned (a cancelled ``queue.put`` puts nothing) and the signal raised at once,
+    so a stop is never delayed by a full queue. Only the main thread may set handlers;
+    elsewhere nothing is held.
     """
     held = (signal.SIGTERM, signal.SIGINT)
+    caught = []
+
+    def hold(signum, frame):
+        caught.append(signum)
+        if task is not None:
+            task.cancel()
     try:
         previous = dict((sig, signal.getsignal(sig)) for sig in held)
-        caught = []
         for sig in held:
-            signal.signal(sig, lambda signum, frame: caught.append(signum))
+            signal.signal(sig, hold)
     except ValueError:  # not the main thread
         yield
         return
@@ -330,30 +350,62 @@ def _signals_held():
 
 
 async def _hand_over(queue, poller, entry):
-    """Put one event on the queue and record it, with no wait in between (the queue of
-    ansible-rulebook holds one event: wait for room first)."""
-    while True:
-        with _signals_held():
-            try:
-                queue.put_nowait({"audit_log": entry})
-            except asyncio.QueueFull:
-                pass
-            else:
-                poller.delivered(entry)
-                return
-        await asyncio.sleep(QUEUE_RETRY_SECONDS)
+    """Put one event on the queue and record it, with nothing in between: ``await put``
+    waits for room (ansible-rulebook's queue holds one event) without polling, and a
+    cancellation while it waits raises CancelledError with nothing put, so nothing is
+    recorded. Once the put is done, the code runs on to the record without yielding to the
+    event loop, so no cancellation can fall in between."""
+    task = asyncio.current_task()
+    with _signals_held(task):
+        await queue.put({"audit_log": entry})
+        poller.delivered(entry)
+
+
+async def _next_batch(poll, loop):
+    """The next batch, read in a daemon thread (the client is synchronous). Cancelled, the
+    poll is told to stop and the source goes on stopping at once; the thread ends at its next
+    entry, or with its request, without anyone waiting for it."""
+    future = loop.create_future()
+
+    def settle(batch, error):
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(batch)
+
+    def report(batch, error):
+        try:
+            loop.call_soon_threadsafe(settle, batch, error)
+        except RuntimeError:
+            pass  # the loop has ended: the source stopped while this read ran
+    poll.next_batch_in_thread(report)
+    try:
+        return await future
+    except asyncio.CancelledError:
+        poll.stop()
+        raise
 
 
 async def _poll_once(queue, poller, loop):
-    """Read (in a thread: the client is synchronous) and deliver one poll, batch by batch."""
+    """Read and deliver one poll, batch by batch."""
     poll = poller.start_poll()
     while True:
-        batch = await loop.run_in_executor(None, poll.next_batch)
+        batch = await _next_batch(poll, loop)
         if batch is None:
             return
+        if batch.keyless:
+            LOG.warning("nirvana_labs.audit.audit_log: %d entr%s without a usable id, sent once"
+                        " each and remembered by the SHA-256 of their content", batch.keyless,
+                        "y" if batch.keyless == 1 else "ies")
         for entry in batch.entries:
             await _hand_over(queue, poller, entry)
-        poller.commit(batch)
+        dropped = poller.commit(batch)
+        if dropped:
+            LOG.warning("nirvana_labs.audit.audit_log: the API's list never ends and is not in"
+                        " creation order; %d remembered ids were forgotten to bound memory"
+                        " (entries it lists later than that may be missed)", dropped)
 
 
 async def main(queue, args):
@@ -375,21 +427,24 @@ async def main(queue, args):
         LOG.info("nirvana_labs.audit.audit_log: %s from %s, every %ss (settle %ss)",
                  "resuming" if poller.resumed else "starting",
                  poller.checkpoint.watermark.isoformat(), poller.interval, poller.settle)
-        while True:
-            try:
-                await _poll_once(queue, poller, loop)
-            except AuditLogError as err:
-                if is_fatal(err):
-                    LOG.error("nirvana_labs.audit.audit_log stopped: %s", err)
-                    raise
-                message = outage.failed(err)
-                if message:
-                    LOG.warning("nirvana_labs.audit.audit_log: %s", message)
-            else:
-                message = outage.recovered()
-                if message:
-                    LOG.warning("nirvana_labs.audit.audit_log: %s", message)
-            await asyncio.sleep(poller.interval)
+        try:
+            while True:
+                try:
+                    await _poll_once(queue, poller, loop)
+                except AuditLogError as err:
+                    if is_fatal(err):
+                        LOG.error("nirvana_labs.audit.audit_log stopped: %s", err)
+                        raise
+                    message = outage.failed(err)
+                    if message:
+                        LOG.warning("nirvana_labs.audit.audit_log: %s", message)
+                else:
+                    message = outage.recovered()
+                    if message:
+                        LOG.warning("nirvana_labs.audit.audit_log: %s", message)
+                await asyncio.sleep(poller.interval)
+        finally:
+            poller.close()  # the state's lock and journal
     finally:
         client.close()
 

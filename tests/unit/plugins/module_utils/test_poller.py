@@ -17,7 +17,6 @@ import stat
 
 import pytest
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils import poller as poller_mod
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     ApiError,
     AuthError,
@@ -27,101 +26,28 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     TLSError,
     TransportError,
 )
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller import (
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.follow import (
     AuditLogPoller,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.outage import (
     Outage,
     is_fatal,
-    load_state,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.state import load_state
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import format_utc
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.emulator_support import (
     client_for,
     start_emulator,
 )
-
-UTC = datetime.timezone.utc
-T0 = datetime.datetime(2026, 12, 1, 8, 0, 0, tzinfo=UTC)
-
-
-class Clock(object):
-    def __init__(self, now=T0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += datetime.timedelta(seconds=seconds)
-
-
-class FakeScan(object):
-    def __init__(self, entries, report):
-        self._entries = entries
-        self.report = report
-
-    def __iter__(self):
-        return iter(self._entries)
-
-
-class FakeApi(object):
-    """Entries with the instant (our clock) they become listed. ``scan`` answers what is listed
-    at that instant, filtered by the Query and in the server's oldest-first order."""
-
-    def __init__(self, clock):
-        self.clock = clock
-        self.rows = []
-        self.failures = []
-        self.queries = []
-
-    def add(self, entry_id, created, listed=None, **fields):
-        entry = dict(fields, id=entry_id, created_at=format_utc(created.replace(microsecond=0)))
-        self.rows.append((entry, listed or created))
-        return entry
-
-    def scan(self, query, page_size=100, max_results=None, cursor=None, max_pages=None,
-             deadline=None):
-        self.guards = (max_pages, deadline)
-        self.queries.append(query)
-        if self.failures:
-            raise self.failures.pop(0)
-        listed = sorted((dict(e) for e, at in self.rows if at <= self.clock() and query.matches(e)),
-                        key=lambda e: (e["created_at"], e["id"]))
-        start = int(cursor or 0)
-        end = len(listed) if max_results is None else start + max_results
-        truncated = end < len(listed)
-        return FakeScan(listed[start:end], {
-            "truncated": truncated, "next_cursor": str(end) if truncated else None,
-            "order": {"observed": "oldest_first"}})
-
-
-class Stopped(Exception):
-    """The source was stopped in the middle of a poll; ``delivered`` is what got out."""
-
-    def __init__(self, delivered):
-        super(Stopped, self).__init__()
-        self.delivered = delivered
-
-
-def deliver(poller, stop_after=None):
-    """What the event source does for one poll: each entry handed over and recorded, then the
-    batch committed. ``stop_after``: stop (raise Stopped) once that many were handed over."""
-    delivered = []
-    poll = poller.start_poll()
-    while True:
-        batch = poll.next_batch()
-        if batch is None:
-            return delivered
-        for entry in batch.entries:
-            if stop_after is not None and len(delivered) >= stop_after:
-                raise Stopped(delivered)
-            delivered.append(entry["id"])
-            poller.delivered(entry)
-        poller.commit(batch)
-
-
-def at(seconds):
-    return T0 + datetime.timedelta(seconds=seconds)
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.poller_model import (
+    T0,
+    Clock,
+    ModelApi,
+    Stopped,
+    at,
+    deliver,
+)
 
 
 @pytest.fixture
@@ -131,7 +57,7 @@ def clock():
 
 @pytest.fixture
 def api(clock):
-    return FakeApi(clock)
+    return ModelApi(clock)
 
 
 def test_new_entries_once_oldest_first_across_overlapping_polls(clock, api):
@@ -278,10 +204,12 @@ def test_restart_from_the_state_file_has_no_gap_and_no_duplicate(clock, api, tmp
     assert [s["id"] for s in saved["sent"]] == ["a", "b"]
     api.add("c", at(4))  # created while stopped
     clock.advance(60)
+    first.close()
     second = AuditLogPoller(api, since="now", settle=30, state_file=state, clock=clock)
     assert second.resumed
     assert deliver(second) == ["c"]
-    assert os.listdir(str(tmp_path)) == ["audit.state"]
+    assert sorted(os.listdir(str(tmp_path))) == [
+        "audit.state", "audit.state.journal", "audit.state.lock"]
 
 
 def test_commit_refuses_a_batch_not_delivered_in_full(clock, api):
@@ -306,10 +234,16 @@ def test_a_failed_save_keeps_the_previous_state(clock, api, tmp_path, monkeypatc
 
     def crash(src, dst):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(poller_mod.os, "replace", crash)
+    monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError):
         deliver(poller)
-    assert open(state).read() == before and os.listdir(str(tmp_path)) == ["s.json"]
+    assert open(state).read() == before
+    assert sorted(os.listdir(str(tmp_path))) == ["s.json", "s.json.journal", "s.json.lock"]
+    monkeypatch.undo()
+    poller.close()
+    # 'b' was handed over before the save failed: its journal record keeps it from coming twice
+    restarted = AuditLogPoller(api, settle=30, state_file=state, clock=clock)
+    assert deliver(restarted) == [] and "b" in restarted.checkpoint.sent
 
 
 @pytest.mark.parametrize("kwargs,option", [
@@ -370,11 +304,11 @@ def test_random_histories_with_restarts_deliver_each_entry_exactly_once(tmp_path
     """Many entries, ties, late listing within settle, random poll gaps, failures and
     restarts from the state file, also in the middle of a batch: every entry created after
     the start, exactly once."""
-    monkeypatch.setattr(poller_mod.os, "fsync", lambda fd: None)  # logic here, not durability
+    monkeypatch.setattr(os, "fsync", lambda fd: None)  # logic here, not durability
     for seed in range(12):
         rng = random.Random(seed)
         clock = Clock()
-        api = FakeApi(clock)
+        api = ModelApi(clock)
         state = str(tmp_path / ("s%d" % seed))
         settle = rng.choice([3, 10, 30])
         for n in range(200):
@@ -389,6 +323,7 @@ def test_random_histories_with_restarts_deliver_each_entry_exactly_once(tmp_path
             if rng.random() < 0.1:
                 api.failures.append(TransportError("reset"))
             if rng.random() < 0.1:
+                poller.close()
                 poller = AuditLogPoller(api, settle=settle, state_file=state, clock=clock)
             stop_after = rng.choice([None, None, 0, 1, 3])
             try:
@@ -397,6 +332,7 @@ def test_random_histories_with_restarts_deliver_each_entry_exactly_once(tmp_path
                 pass
             except Stopped as stop:  # stopped mid-poll: the next round starts from the file
                 delivered.extend(stop.delivered)
+                poller.close()
                 poller = AuditLogPoller(api, settle=settle, state_file=state, clock=clock)
         expected = sorted(e["id"] for e, listed in api.rows
                           if Query.entry_time(e) >= T0)
