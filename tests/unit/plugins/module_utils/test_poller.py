@@ -35,7 +35,6 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.outage i
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.state import load_state
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import format_utc
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.emulator_support import (
     client_for,
     start_emulator,
