@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Who signed a bundle and since when it exists: its SSH signature and RFC 3161 timestamp.
 
-Standard library only, like chain.py, which loads it (by its path in the offline script). The
+Standard library only, like chain.py, which imports it (both are inlined in the offline script). The
 cryptography is OpenSSH's and OpenSSL's own: ``ssh-keygen -Y find-principals | verify |
 check-novalidate`` and ``openssl ts -verify | -reply -text``, run without a shell, with a
 timeout, stdin closed or fed the signed bytes.

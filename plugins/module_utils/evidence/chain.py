@@ -6,9 +6,9 @@
 The one implementation of bundle and chain verification. It imports nothing but the Python
 standard library and its sibling ``bundle_inputs.py`` (itself standard library only), on
 purpose: the ``audit_log_verify`` module, the export (which verifies the previous bundle before
-linking it) and ``tools/verify_evidence_chain.py`` (which an auditor without Ansible runs, and
-which loads this file by its path; the sibling is then loaded by its path too) all use this
-code.
+linking it) and ``tools/verify_evidence_chain.py`` (which an auditor without Ansible runs: a
+single file into which scripts/render_verifier.py inlines this module and its siblings) all use
+this code. Loaded by its path alone, it loads its siblings by their paths.
 
 A chain is judged newest to oldest. For each bundle: ``SHA256SUMS`` lists exactly the
 manifest's files and the manifest, each once, and every one of them matches (as
