@@ -42,12 +42,13 @@ def _imports(ctx):
 
 
 def _export(mods, entries, dest, **signing):
-    export_options, run_export, query_class, fake_client, dummy, dummy = mods
+    export_options, run_export, query_class, fake_client, signing_support, dummy = mods
     query = query_class(since="2026-11-01T00:00:00Z", until="2026-11-02T00:00:00Z")
     options = export_options(dest=dest, format="jsonl", **signing)
     now = datetime.datetime(2026, 11, 28, tzinfo=datetime.timezone.utc)
     start = time.perf_counter()
-    run_export(fake_client(entries), query, options, now=lambda: now)
+    run_export(fake_client(entries), query, options, now=lambda: now,
+               runner=signing_support.tool_runner())
     return time.perf_counter() - start
 
 

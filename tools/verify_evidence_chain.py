@@ -31,6 +31,7 @@ import argparse
 import builtins
 import json
 import os
+import subprocess
 import sys
 import types
 
@@ -57,7 +58,12 @@ _SOURCES = {
         '|\n'
         'check-novalidate`` and ``openssl ts -verify | -reply -text``, run without a shell, wit'
         'h a\n'
-        'timeout, stdin closed or fed the signed bytes.\n'
+        'timeout, fed the signed bytes on stdin. They run through a *runner* the caller gives: '
+        'a module\n'
+        'passes ``tool_runner.module_runner(module)`` (AnsibleModule.run_command, which ansible'
+        '-test\n'
+        'requires of code that runs on a managed host), the offline script its own on ``subproc'
+        'ess``.\n'
         '\n'
         "The signature covers ``manifest.json`` (which records the previous manifest's and the "
         'previous\n'
@@ -80,7 +86,6 @@ _SOURCES = {
         'import os\n'
         'import re\n'
         'import shutil\n'
-        'import subprocess\n'
         'import tempfile\n'
         '\n'
         'try:\n'
@@ -121,23 +126,31 @@ _SOURCES = {
         '    """A tool that is missing or did not answer; ``str()`` is the sentence."""\n'
         '\n'
         '\n'
-        'def run_tool(argv, data=None):\n'
-        '    """``(returncode, stdout text, stderr text)`` of ``argv``; ``data`` is fed on stdi'
-        'n (else\n'
-        '    stdin is closed). Raises ToolError when the tool is missing or hangs."""\n'
-        '    try:\n'
-        '        proc = subprocess.run(argv, input=data if data is not None else b"",\n'
-        '                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,\n'
-        '                              timeout=TOOL_TIMEOUT, start_new_session=True, check=Fals'
-        'e)\n'
-        '    except FileNotFoundError:\n'
+        'def run_tool(runner, argv, data=None, env=None):\n'
+        '    """``(returncode, stdout text, stderr text)`` of ``argv`` run by ``runner``; ``dat'
+        'a`` is fed\n'
+        '    on stdin, ``env`` added to the environment. Raises ToolError when the tool is miss'
+        'ing, cannot\n'
+        '    start or hangs.\n'
+        '\n'
+        '    ``runner(argv, data, env)`` returns ``(returncode, stdout bytes, stderr bytes)``, '
+        'with\n'
+        '    returncode None when it killed the tool after TOOL_TIMEOUT seconds.\n'
+        '    """\n'
+        '    if runner is None:\n'
+        '        raise ToolError("%s cannot be run: the caller gave no process runner" % argv[0'
+        '])\n'
+        '    if shutil.which(argv[0]) is None:\n'
         '        raise ToolError("%s is not installed (it comes with %s)"\n'
         '                        % (argv[0], "openssh-client" if argv[0] == "ssh-keygen" else "'
         'openssl"))\n'
-        '    except subprocess.TimeoutExpired:\n'
+        '    try:\n'
+        '        code, out, err = runner(argv, data, env)\n'
+        '    except OSError as exc:\n'
+        '        raise ToolError("%s could not be run: %s" % (argv[0], exc.strerror or exc))\n'
+        '    if code is None:\n'
         '        raise ToolError("%s did not answer within %d s" % (argv[0], TOOL_TIMEOUT))\n'
-        '    return (proc.returncode, proc.stdout.decode("utf-8", "replace"),\n'
-        '            proc.stderr.decode("utf-8", "replace"))\n'
+        '    return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")\n'
         '\n'
         '\n'
         'def verify_time(stamp):\n'
@@ -145,25 +158,25 @@ _SOURCES = {
         '    return "verify-time=%sZ" % stamp.strftime("%Y%m%d%H%M%S")\n'
         '\n'
         '\n'
-        'def fingerprint(signature_path, data):\n'
+        'def fingerprint(signature_path, data, runner):\n'
         '    """``(key type, SHA256:... fingerprint)`` of the key that made a valid signature o'
         'ver\n'
         '    ``data``, whoever it is; ``(None, None)`` when the signature does not verify at al'
         'l."""\n'
-        '    code, out, _err = run_tool(["ssh-keygen", "-Y", "check-novalidate", "-n", NAMESPAC'
-        'E,\n'
-        '                                "-s", signature_path], data)\n'
+        '    argv = ["ssh-keygen", "-Y", "check-novalidate", "-n", NAMESPACE, "-s", signature_p'
+        'ath]\n'
+        '    code, out, _err = run_tool(runner, argv, data)\n'
         '    match = _FINGERPRINT.search(out)\n'
         '    return (match.group(1), match.group(2)) if code == 0 and match else (None, None)\n'
         '\n'
         '\n'
-        'def check_signature(signature_path, data, allowed_signers, at):\n'
+        'def check_signature(signature_path, data, allowed_signers, at, runner):\n'
         '    """The verdict on ``signature_path`` over ``data``: ``{status, principal, fingerpr'
         'int,\n'
         '    key_type, problem}``; status ``valid``, ``unchecked`` (valid, but no allowed_signe'
         'rs to\n'
         '    say whose), ``not_allowed`` or ``invalid``."""\n'
-        '    key_type, fp = fingerprint(signature_path, data)\n'
+        '    key_type, fp = fingerprint(signature_path, data, runner)\n'
         '    verdict = {"status": "invalid", "principal": None, "fingerprint": fp, "key_type": '
         'key_type,\n'
         '               "problem": None}\n'
@@ -175,17 +188,17 @@ _SOURCES = {
         '    if allowed_signers is None:\n'
         '        verdict["status"] = "unchecked"\n'
         '        return verdict\n'
-        '    code, out, _err = run_tool(["ssh-keygen", "-Y", "find-principals", "-s", signature'
-        '_path,\n'
-        '                                "-f", allowed_signers, "-O", verify_time(at)])\n'
+        '    code, out, _err = run_tool(runner, ["ssh-keygen", "-Y", "find-principals", "-s",\n'
+        '                                        signature_path, "-f", allowed_signers, "-O",\n'
+        '                                        verify_time(at)])\n'
         '    principals = [line.strip() for line in out.splitlines() if line.strip()] if code ='
         '= 0 else []\n'
         '    for principal in principals:\n'
-        '        code, out, _err = run_tool(["ssh-keygen", "-Y", "verify", "-n", NAMESPACE, "-s'
-        '",\n'
-        '                                    signature_path, "-f", allowed_signers, "-I", princ'
-        'ipal,\n'
-        '                                    "-O", verify_time(at)], data)\n'
+        '        code, out, _err = run_tool(runner, ["ssh-keygen", "-Y", "verify", "-n", NAMESP'
+        'ACE,\n'
+        '                                            "-s", signature_path, "-f", allowed_signer'
+        's, "-I",\n'
+        '                                            principal, "-O", verify_time(at)], data)\n'
         '        if code == 0:\n'
         '            verdict.update(status="valid", principal=principal)\n'
         '            return verdict\n'
@@ -212,14 +225,14 @@ _SOURCES = {
         '        return None\n'
         '\n'
         '\n'
-        'def check_timestamp(token_path, data, ca_path):\n'
+        'def check_timestamp(token_path, data, ca_path, runner):\n'
         '    """The verdict on the RFC 3161 response ``token_path`` over ``data``: ``{status, t'
         'ime,\n'
         '    problem}``; status ``valid``, ``unchecked`` (no CA given: the time is read, not tr'
         'usted)\n'
         '    or ``invalid``. ``time`` is a naive UTC datetime or None."""\n'
-        '    code, out, _err = run_tool(["openssl", "ts", "-reply", "-in", token_path, "-text"]'
-        ')\n'
+        '    code, out, _err = run_tool(runner, ["openssl", "ts", "-reply", "-in", token_path, '
+        '"-text"])\n'
         '    stamp = _token_time(out) if code == 0 else None\n'
         '    verdict = {"status": "invalid", "time": stamp, "problem": None}\n'
         '    if stamp is None:\n'
@@ -229,9 +242,10 @@ _SOURCES = {
         '    if ca_path is None:\n'
         '        verdict["status"] = "unchecked"\n'
         '        return verdict\n'
-        '    code, out, err = run_tool(["openssl", "ts", "-verify", "-digest",\n'
-        '                               hashlib.sha256(data).hexdigest(), "-in", token_path,\n'
-        '                               "-CAfile", ca_path])\n'
+        '    code, out, err = run_tool(runner, ["openssl", "ts", "-verify", "-digest",\n'
+        '                                       hashlib.sha256(data).hexdigest(), "-in", token_'
+        'path,\n'
+        '                                       "-CAfile", ca_path])\n'
         '    if code != 0 or "Verification: OK" not in out:\n'
         '        # "<thread>:error:<code>:<library>:<function>:<reason>:<file>:<line>:": the re'
         'ason only,\n'
@@ -248,11 +262,13 @@ _SOURCES = {
         '    return verdict\n'
         '\n'
         '\n'
-        'def check_settings(allowed_signers=None, require_signature=False, timestamp_ca=None):'
-        '\n'
-        '    """``{allowed_signers, require_signature, timestamp_ca}`` checked; ValueError nami'
-        'ng the\n'
-        '    bad argument."""\n'
+        'def check_settings(allowed_signers=None, require_signature=False, timestamp_ca=None,\n'
+        '                   runner=None):\n'
+        '    """``{allowed_signers, require_signature, timestamp_ca, runner}`` checked; ValueEr'
+        'ror naming\n'
+        '    the bad argument. ``runner`` runs the tools (see run_tool); without one, a bundle '
+        'that has a\n'
+        '    signature or a timestamp cannot be judged (ToolError)."""\n'
         '    for name, path in (("allowed_signers", allowed_signers), ("timestamp_ca", timestam'
         'p_ca)):\n'
         '        if path is not None and not os.path.isfile(path):\n'
@@ -262,7 +278,8 @@ _SOURCES = {
         'uld do")\n'
         '    return {"allowed_signers": allowed_signers and os.path.abspath(allowed_signers),\n'
         '            "require_signature": bool(require_signature),\n'
-        '            "timestamp_ca": timestamp_ca and os.path.abspath(timestamp_ca)}\n'
+        '            "timestamp_ca": timestamp_ca and os.path.abspath(timestamp_ca),\n'
+        '            "runner": runner}\n'
         '\n'
         '\n'
         'def _read(directory, name, limit, out):\n'
@@ -297,7 +314,7 @@ _SOURCES = {
         '\n'
         'def _stamp(workdir, token, content, facts, settings, out):\n'
         '    verdict = check_timestamp(_copy(workdir, TIMESTAMP_NAME, token), content,\n'
-        '                              settings["timestamp_ca"])\n'
+        '                              settings["timestamp_ca"], settings["runner"])\n'
         '    when = verdict["time"]\n'
         '    out["timestamp"] = {"time": when and when.strftime("%Y-%m-%dT%H:%M:%SZ"),\n'
         '                        "status": verdict["status"]}\n'
@@ -366,7 +383,8 @@ _SOURCES = {
         '\n'
         '\n'
         'def _sign_verdict(path, data, at, settings, out):\n'
-        '    verdict = check_signature(path, data, settings["allowed_signers"], at)\n'
+        '    verdict = check_signature(path, data, settings["allowed_signers"], at, settings["r'
+        'unner"])\n'
         '    out["signature"] = verdict["status"]\n'
         '    if verdict["fingerprint"]:\n'
         '        out["signer"] = {"principal": verdict["principal"], "fingerprint": verdict["fi'
@@ -1167,7 +1185,8 @@ _SOURCES = {
         '\n'
         'def verify_chain(paths, anchor=None, since=None, until=None,  # long: one documented p'
         'ass\n'
-        '                 allowed_signers=None, require_signature=False, timestamp_ca=None):\n'
+        '                 allowed_signers=None, require_signature=False, timestamp_ca=None,\n'
+        '                 runner=None):\n'
         '    """Verify the bundles of ``paths`` (see ``find_bundles``) as one chain, newest fir'
         'st.\n'
         '\n'
@@ -1177,8 +1196,9 @@ _SOURCES = {
         'ile),\n'
         "    ``require_signature`` and ``timestamp_ca`` (the time-stamping authority's CA file)"
         ' judge\n'
-        "    each bundle's signature and timestamp (see attestation.py). Returns a plain dict: "
-        '``ok``, ``bundles`` (each with\n'
+        "    each bundle's signature and timestamp, with ssh-keygen and openssl run by ``runner"
+        '`` (see\n'
+        '    attestation.run_tool). Returns a plain dict: ``ok``, ``bundles`` (each with\n'
         '    ``path``, ``window``, ``manifest_sha256``, ``verdict``, ``files_ok``, ``bad_files`'
         '`,\n'
         '    ``link``, ``continuity``, ``signature``, ``signer``, ``timestamp``, ``problems``,'
@@ -1190,11 +1210,13 @@ _SOURCES = {
         'd\n'
         '    ``summary``. Raises ValueError for a bad argument or when ``paths`` names no bundl'
         'e, and\n'
-        '    ToolError when ssh-keygen or openssl is needed and missing.\n'
+        '    ToolError when ssh-keygen or openssl is needed and missing (or no runner was given'
+        ').\n'
         '    """\n'
         '    anchor, since, until = check_arguments(anchor, since, until)\n'
         '    settings = attestation.check_settings(allowed_signers, require_signature, timestam'
-        'p_ca)\n'
+        'p_ca,\n'
+        '                                          runner)\n'
         '    bundles = _newest_first([_bundle(path, settings) for path in find_bundles(paths)])'
         '\n'
         '    anchor_verdict = _check_anchor(bundles, anchor) if anchor is not None else None\n'
@@ -1533,6 +1555,21 @@ def parser():
     return args
 
 
+def run_process(argv, data=None, env=None):
+    """The runner chain.verify_chain runs ssh-keygen and openssl with (see run_tool in
+    attestation.py): no shell, ``data`` on stdin (else stdin closed), ``env`` added, a new
+    session (no terminal to prompt on), killed after the inlined TOOL_TIMEOUT seconds.
+    ``(returncode or None when it was killed, stdout bytes, stderr bytes)``."""
+    timeout = _inlined("evidence.attestation").TOOL_TIMEOUT
+    try:
+        done = subprocess.run(argv, input=data or b"", stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=dict(os.environ, **(env or {})),
+                              timeout=timeout, start_new_session=True, check=False)
+    except subprocess.TimeoutExpired:
+        return None, b"", b""
+    return done.returncode, done.stdout, done.stderr
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
     chain = load_chain()
@@ -1543,7 +1580,7 @@ def main(argv=None):
                                     until=resolve_instant(timeutil, "until", args.until),
                                     allowed_signers=args.allowed_signers,
                                     require_signature=args.require_signature,
-                                    timestamp_ca=args.timestamp_ca)
+                                    timestamp_ca=args.timestamp_ca, runner=run_process)
     except (ValueError, OSError, chain.ToolError) as err:
         sys.stderr.write("verify_evidence_chain: %s\n" % err)
         return 2

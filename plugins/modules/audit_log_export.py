@@ -432,6 +432,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.ansible_module 
     set_file_attributes,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.tool_runner import (
+    module_runner,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.connection import (
     CONNECTION_OPTIONS,
 )
@@ -465,7 +468,8 @@ def run(module):
     client = AuditLogClient.from_options(pick(params, CONNECTION_OPTIONS))
     with client:
         return run_export(client, query, ExportOptions.from_params(params),
-                          check_mode=module.check_mode, version=COLLECTION_VERSION)
+                          check_mode=module.check_mode, version=COLLECTION_VERSION,
+                          runner=module_runner(module))
 
 
 def main():

@@ -321,6 +321,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.chain 
     check_arguments,
     verify_chain,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.tool_runner import (
+    module_runner,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.evidence import (
     VERIFY_OPTIONS,
 )
@@ -364,7 +367,8 @@ def main():
                                   until=until,
                                   allowed_signers=module.params["allowed_signers"],
                                   require_signature=module.params["require_signature"],
-                                  timestamp_ca=module.params["timestamp_ca_path"])
+                                  timestamp_ca=module.params["timestamp_ca_path"],
+                                  runner=module_runner(module))
         except ToolError as err:
             failure = str(err)
         except (ValueError, OSError) as err:

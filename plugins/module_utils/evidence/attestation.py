@@ -6,7 +6,9 @@
 Standard library only, like chain.py, which imports it (both are inlined in the offline script). The
 cryptography is OpenSSH's and OpenSSL's own: ``ssh-keygen -Y find-principals | verify |
 check-novalidate`` and ``openssl ts -verify | -reply -text``, run without a shell, with a
-timeout, stdin closed or fed the signed bytes.
+timeout, fed the signed bytes on stdin. They run through a *runner* the caller gives: a module
+passes ``tool_runner.module_runner(module)`` (AnsibleModule.run_command, which ansible-test
+requires of code that runs on a managed host), the offline script its own on ``subprocess``.
 
 The signature covers ``manifest.json`` (which records the previous manifest's and the previous
 signature's SHA-256, so a chain cannot be re-signed in part); the timestamp token covers the
@@ -24,7 +26,6 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 
 try:
@@ -59,20 +60,26 @@ class ToolError(Exception):
     """A tool that is missing or did not answer; ``str()`` is the sentence."""
 
 
-def run_tool(argv, data=None):
-    """``(returncode, stdout text, stderr text)`` of ``argv``; ``data`` is fed on stdin (else
-    stdin is closed). Raises ToolError when the tool is missing or hangs."""
-    try:
-        proc = subprocess.run(argv, input=data if data is not None else b"",
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=TOOL_TIMEOUT, start_new_session=True, check=False)
-    except FileNotFoundError:
+def run_tool(runner, argv, data=None, env=None):
+    """``(returncode, stdout text, stderr text)`` of ``argv`` run by ``runner``; ``data`` is fed
+    on stdin, ``env`` added to the environment. Raises ToolError when the tool is missing, cannot
+    start or hangs.
+
+    ``runner(argv, data, env)`` returns ``(returncode, stdout bytes, stderr bytes)``, with
+    returncode None when it killed the tool after TOOL_TIMEOUT seconds.
+    """
+    if runner is None:
+        raise ToolError("%s cannot be run: the caller gave no process runner" % argv[0])
+    if shutil.which(argv[0]) is None:
         raise ToolError("%s is not installed (it comes with %s)"
                         % (argv[0], "openssh-client" if argv[0] == "ssh-keygen" else "openssl"))
-    except subprocess.TimeoutExpired:
+    try:
+        code, out, err = runner(argv, data, env)
+    except OSError as exc:
+        raise ToolError("%s could not be run: %s" % (argv[0], exc.strerror or exc))
+    if code is None:
         raise ToolError("%s did not answer within %d s" % (argv[0], TOOL_TIMEOUT))
-    return (proc.returncode, proc.stdout.decode("utf-8", "replace"),
-            proc.stderr.decode("utf-8", "replace"))
+    return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
 def verify_time(stamp):
@@ -80,20 +87,20 @@ def verify_time(stamp):
     return "verify-time=%sZ" % stamp.strftime("%Y%m%d%H%M%S")
 
 
-def fingerprint(signature_path, data):
+def fingerprint(signature_path, data, runner):
     """``(key type, SHA256:... fingerprint)`` of the key that made a valid signature over
     ``data``, whoever it is; ``(None, None)`` when the signature does not verify at all."""
-    code, out, _err = run_tool(["ssh-keygen", "-Y", "check-novalidate", "-n", NAMESPACE,
-                                "-s", signature_path], data)
+    argv = ["ssh-keygen", "-Y", "check-novalidate", "-n", NAMESPACE, "-s", signature_path]
+    code, out, _err = run_tool(runner, argv, data)
     match = _FINGERPRINT.search(out)
     return (match.group(1), match.group(2)) if code == 0 and match else (None, None)
 
 
-def check_signature(signature_path, data, allowed_signers, at):
+def check_signature(signature_path, data, allowed_signers, at, runner):
     """The verdict on ``signature_path`` over ``data``: ``{status, principal, fingerprint,
     key_type, problem}``; status ``valid``, ``unchecked`` (valid, but no allowed_signers to
     say whose), ``not_allowed`` or ``invalid``."""
-    key_type, fp = fingerprint(signature_path, data)
+    key_type, fp = fingerprint(signature_path, data, runner)
     verdict = {"status": "invalid", "principal": None, "fingerprint": fp, "key_type": key_type,
                "problem": None}
     if fp is None:
@@ -103,13 +110,14 @@ def check_signature(signature_path, data, allowed_signers, at):
     if allowed_signers is None:
         verdict["status"] = "unchecked"
         return verdict
-    code, out, _err = run_tool(["ssh-keygen", "-Y", "find-principals", "-s", signature_path,
-                                "-f", allowed_signers, "-O", verify_time(at)])
+    code, out, _err = run_tool(runner, ["ssh-keygen", "-Y", "find-principals", "-s",
+                                        signature_path, "-f", allowed_signers, "-O",
+                                        verify_time(at)])
     principals = [line.strip() for line in out.splitlines() if line.strip()] if code == 0 else []
     for principal in principals:
-        code, out, _err = run_tool(["ssh-keygen", "-Y", "verify", "-n", NAMESPACE, "-s",
-                                    signature_path, "-f", allowed_signers, "-I", principal,
-                                    "-O", verify_time(at)], data)
+        code, out, _err = run_tool(runner, ["ssh-keygen", "-Y", "verify", "-n", NAMESPACE,
+                                            "-s", signature_path, "-f", allowed_signers, "-I",
+                                            principal, "-O", verify_time(at)], data)
         if code == 0:
             verdict.update(status="valid", principal=principal)
             return verdict
@@ -132,11 +140,11 @@ def _token_time(text):
         return None
 
 
-def check_timestamp(token_path, data, ca_path):
+def check_timestamp(token_path, data, ca_path, runner):
     """The verdict on the RFC 3161 response ``token_path`` over ``data``: ``{status, time,
     problem}``; status ``valid``, ``unchecked`` (no CA given: the time is read, not trusted)
     or ``invalid``. ``time`` is a naive UTC datetime or None."""
-    code, out, _err = run_tool(["openssl", "ts", "-reply", "-in", token_path, "-text"])
+    code, out, _err = run_tool(runner, ["openssl", "ts", "-reply", "-in", token_path, "-text"])
     stamp = _token_time(out) if code == 0 else None
     verdict = {"status": "invalid", "time": stamp, "problem": None}
     if stamp is None:
@@ -145,9 +153,9 @@ def check_timestamp(token_path, data, ca_path):
     if ca_path is None:
         verdict["status"] = "unchecked"
         return verdict
-    code, out, err = run_tool(["openssl", "ts", "-verify", "-digest",
-                               hashlib.sha256(data).hexdigest(), "-in", token_path,
-                               "-CAfile", ca_path])
+    code, out, err = run_tool(runner, ["openssl", "ts", "-verify", "-digest",
+                                       hashlib.sha256(data).hexdigest(), "-in", token_path,
+                                       "-CAfile", ca_path])
     if code != 0 or "Verification: OK" not in out:
         # "<thread>:error:<code>:<library>:<function>:<reason>:<file>:<line>:": the reason only,
         # the same from one process to the next.
@@ -161,9 +169,11 @@ def check_timestamp(token_path, data, ca_path):
     return verdict
 
 
-def check_settings(allowed_signers=None, require_signature=False, timestamp_ca=None):
-    """``{allowed_signers, require_signature, timestamp_ca}`` checked; ValueError naming the
-    bad argument."""
+def check_settings(allowed_signers=None, require_signature=False, timestamp_ca=None,
+                   runner=None):
+    """``{allowed_signers, require_signature, timestamp_ca, runner}`` checked; ValueError naming
+    the bad argument. ``runner`` runs the tools (see run_tool); without one, a bundle that has a
+    signature or a timestamp cannot be judged (ToolError)."""
     for name, path in (("allowed_signers", allowed_signers), ("timestamp_ca", timestamp_ca)):
         if path is not None and not os.path.isfile(path):
             raise ValueError("%s: %s is not a readable file" % (name, path))
@@ -171,7 +181,8 @@ def check_settings(allowed_signers=None, require_signature=False, timestamp_ca=N
         raise ValueError("require_signature: give allowed_signers too, else any key would do")
     return {"allowed_signers": allowed_signers and os.path.abspath(allowed_signers),
             "require_signature": bool(require_signature),
-            "timestamp_ca": timestamp_ca and os.path.abspath(timestamp_ca)}
+            "timestamp_ca": timestamp_ca and os.path.abspath(timestamp_ca),
+            "runner": runner}
 
 
 def _read(directory, name, limit, out):
@@ -204,7 +215,7 @@ def _signing_time(facts):
 
 def _stamp(workdir, token, content, facts, settings, out):
     verdict = check_timestamp(_copy(workdir, TIMESTAMP_NAME, token), content,
-                              settings["timestamp_ca"])
+                              settings["timestamp_ca"], settings["runner"])
     when = verdict["time"]
     out["timestamp"] = {"time": when and when.strftime("%Y-%m-%dT%H:%M:%SZ"),
                         "status": verdict["status"]}
@@ -262,7 +273,7 @@ def attest(directory, data, facts, settings):
 
 
 def _sign_verdict(path, data, at, settings, out):
-    verdict = check_signature(path, data, settings["allowed_signers"], at)
+    verdict = check_signature(path, data, settings["allowed_signers"], at, settings["runner"])
     out["signature"] = verdict["status"]
     if verdict["fingerprint"]:
         out["signer"] = {"principal": verdict["principal"], "fingerprint": verdict["fingerprint"]}

@@ -407,23 +407,26 @@ def _first_broken(bundles, head, tail):
 
 
 def verify_chain(paths, anchor=None, since=None, until=None,  # long: one documented pass
-                 allowed_signers=None, require_signature=False, timestamp_ca=None):
+                 allowed_signers=None, require_signature=False, timestamp_ca=None,
+                 runner=None):
     """Verify the bundles of ``paths`` (see ``find_bundles``) as one chain, newest first.
 
     ``anchor`` is the newest manifest's SHA-256 kept elsewhere; ``since``/``until`` (RFC 3339)
     the period the chain must cover; ``allowed_signers`` (an OpenSSH allowed signers file),
     ``require_signature`` and ``timestamp_ca`` (the time-stamping authority's CA file) judge
-    each bundle's signature and timestamp (see attestation.py). Returns a plain dict: ``ok``, ``bundles`` (each with
+    each bundle's signature and timestamp, with ssh-keygen and openssl run by ``runner`` (see
+    attestation.run_tool). Returns a plain dict: ``ok``, ``bundles`` (each with
     ``path``, ``window``, ``manifest_sha256``, ``verdict``, ``files_ok``, ``bad_files``,
     ``link``, ``continuity``, ``signature``, ``signer``, ``timestamp``, ``problems``,
     ``notes``), ``first_broken`` (the first problem met newest to oldest: bundle, file,
     problem), ``gaps``, ``overlaps``, ``missing_head``,
     ``missing_tail``, ``anchor``, ``requested``, ``covering``, ``valid``, ``total`` and
     ``summary``. Raises ValueError for a bad argument or when ``paths`` names no bundle, and
-    ToolError when ssh-keygen or openssl is needed and missing.
+    ToolError when ssh-keygen or openssl is needed and missing (or no runner was given).
     """
     anchor, since, until = check_arguments(anchor, since, until)
-    settings = attestation.check_settings(allowed_signers, require_signature, timestamp_ca)
+    settings = attestation.check_settings(allowed_signers, require_signature, timestamp_ca,
+                                          runner)
     bundles = _newest_first([_bundle(path, settings) for path in find_bundles(paths)])
     anchor_verdict = _check_anchor(bundles, anchor) if anchor is not None else None
     gaps, overlaps = _walk(bundles)

@@ -327,11 +327,12 @@ def _stage(dest, workdir, parts, manifest, extra_parts):
 
 
 def run_export(client, query, options, check_mode=False, now=utc_now, version="0.0.0",
-               run_size=RUN_SIZE):
+               run_size=RUN_SIZE, runner=None):
     """Export the entries ``query`` selects into ``options.dest``; returns the result dict.
 
-    ``options`` is an ``ExportOptions``. Raises AuditLogError (InvalidOption for bad values);
-    on any failure every part file is removed and ``dest`` is as it was.
+    ``options`` is an ``ExportOptions``; ``runner`` runs ssh-keygen and openssl when the bundle
+    is signed or timestamped (see attestation.run_tool). Raises AuditLogError (InvalidOption for
+    bad values); on any failure every part file is removed and ``dest`` is as it was.
     """
     dest, settle_seconds, previous = _checked(options, query)
     key = sealing.key_of(options)
@@ -358,7 +359,7 @@ def run_export(client, query, options, check_mode=False, now=utc_now, version="0
         sealed = sealing.seal(dest, workdir, {"to_commit": to_commit, "stale": stale,
                                               "changed_files": changed_files,
                                               "extra_parts": extra_parts},
-                              key, options, check_mode)
+                              key, options, check_mode, runner)
         if not check_mode:
             commit_files(dest, to_commit, remove=stale)
     finally:

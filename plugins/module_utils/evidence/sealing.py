@@ -78,10 +78,11 @@ def _existing(dest, name):
     return _read(path) if os.path.isfile(path) and not os.path.islink(path) else None
 
 
-def seal(dest, workdir, staged, key, options, check_mode):
+def seal(dest, workdir, staged, key, options, check_mode, runner):
     """Sign and timestamp; ``staged`` is ``{to_commit, stale, changed_files, extra_parts}``
-    from the staging step, extended here. Returns ``{signature, timestamp}`` for the result
-    (each None when not asked for)."""
+    from the staging step, extended here; ``runner`` runs ssh-keygen and openssl (see
+    attestation.run_tool). Returns ``{signature, timestamp}`` for the result (each None when
+    not asked for)."""
     to_commit, changed = staged["to_commit"], staged["changed_files"]
     renewed = MANIFEST_NAME in to_commit
     manifest = (_read(to_commit[MANIFEST_NAME].path) if renewed
@@ -98,28 +99,30 @@ def seal(dest, workdir, staged, key, options, check_mode):
         if signature is None and check_mode:
             changed.append(SIGNATURE_NAME)
         elif signature is None:
-            signature, (key_type, fp) = sign_manifest(manifest, key)
+            signature, (key_type, fp) = sign_manifest(manifest, key, runner)
             _add(staged, workdir, SIGNATURE_NAME, signature)
             info["signature"] = {"path": path, "key_type": key_type, "fingerprint": fp}
         else:
-            key_type, fp = fingerprint(path, manifest)
+            key_type, fp = fingerprint(path, manifest, runner)
             info["signature"] = {"path": path, "key_type": key_type, "fingerprint": fp}
     if options.timestamp_url:
         info["timestamp"] = _stamp(dest, workdir, staged, signature or manifest,
-                                   renewed or SIGNATURE_NAME in to_commit, options, check_mode)
+                                   renewed or SIGNATURE_NAME in to_commit, options, check_mode,
+                                   runner)
     return info
 
 
-def _stamp(dest, workdir, staged, content, renewed, options, check_mode):
+def _stamp(dest, workdir, staged, content, renewed, options, check_mode, runner):
     path = os.path.join(dest, TIMESTAMP_NAME)
     if not renewed and os.path.isfile(path):
-        when = check_timestamp(path, content, None)["time"]
+        when = check_timestamp(path, content, None, runner)["time"]
         return {"path": path, "time": when and when.strftime(TIME_FORMAT),
                 "url": options.timestamp_url}
     if check_mode:
         staged["changed_files"].append(TIMESTAMP_NAME)
         return None
-    token, when = request_token(content, options.timestamp_url, options.timestamp_ca_path,
+    token, when = request_token(content, options.timestamp_url, runner,
+                                options.timestamp_ca_path,
                                 timeout=options.timestamp_timeout,
                                 validate_certs=options.validate_certs)
     _add(staged, workdir, TIMESTAMP_NAME, token)

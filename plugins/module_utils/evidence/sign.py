@@ -4,10 +4,10 @@
 """Sign a bundle's manifest with an SSH key: ``ssh-keygen -Y sign`` in the collection's
 namespace, from a private key file or from an ssh-agent holding the key of a public key file.
 
-The key is never read here: ssh-keygen reads it. It runs in a new session (no controlling
-terminal), with stdin closed and no askpass program, so a key with a passphrase and no agent
-fails at once with a clear message instead of a prompt that hangs a play. The messages name
-the key's path, never its content.
+The key is never read here: ssh-keygen reads it. It is given an empty passphrase (``-P ""``)
+and no askpass program, so a key with a passphrase and no agent fails at once with a clear
+message instead of a prompt that hangs a play (on a terminal too). The messages name the key's
+path, never its content.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,18 +16,19 @@ __metaclass__ = type
 
 import os
 import shutil
-import subprocess
 import tempfile
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import AuditLogError
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.attestation import (
     NAMESPACE,
-    TOOL_TIMEOUT,
+    ToolError,
     fingerprint,
+    run_tool,
 )
 
-# What makes ssh-keygen ask someone: never wanted in a play.
-_PROMPTING_ENV = ("SSH_ASKPASS", "DISPLAY", "WAYLAND_DISPLAY")
+# No askpass program: a prompt is never wanted in a play (SSH_ASKPASS_REQUIRE: OpenSSH 8.4+;
+# an empty SSH_ASKPASS for older ones).
+_NO_PROMPT_ENV = {"SSH_ASKPASS_REQUIRE": "never", "SSH_ASKPASS": ""}
 
 
 class SigningError(AuditLogError):
@@ -57,12 +58,6 @@ def signing_option(signing_key=None, signing_public_key=None):
     return option, path, bool(signing_public_key)
 
 
-def _environment():
-    env = dict((k, v) for k, v in os.environ.items() if k not in _PROMPTING_ENV)
-    env["SSH_ASKPASS_REQUIRE"] = "never"
-    return env
-
-
 def _failure(option, path, agent, stderr):
     """The sentence for a failed ssh-keygen: what to do about it, and its last word."""
     lines = [line.replace("Enter passphrase:", "").strip() for line in stderr.splitlines()]
@@ -79,32 +74,29 @@ def _failure(option, path, agent, stderr):
                         % (path, ": " + last[0][:200] if last else ""))
 
 
-def sign_manifest(data, key):
+def sign_manifest(data, key, runner):
     """The SSH signature (armored bytes) of the manifest bytes ``data`` and the signing key's
-    ``(type, fingerprint)``; ``key`` is what ``signing_option`` returned."""
+    ``(type, fingerprint)``; ``key`` is what ``signing_option`` returned, ``runner`` runs
+    ssh-keygen (see attestation.run_tool)."""
     option, path, agent = key
     workdir = tempfile.mkdtemp(prefix="nirvana-sign-")
     try:
         message = os.path.join(workdir, "manifest.json")
         with open(message, "wb") as handle:
             handle.write(data)
-        argv = ["ssh-keygen", "-Y", "sign", "-n", NAMESPACE, "-f", path]
+        # -P "": ssh-keygen tries the empty passphrase and never asks for another.
+        argv = ["ssh-keygen", "-Y", "sign", "-n", NAMESPACE, "-P", "", "-f", path]
         if agent:
             argv.insert(3, "-U")
         try:
-            proc = subprocess.run(argv + [message], stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env=_environment(), timeout=TOOL_TIMEOUT,
-                                  start_new_session=True, check=False)
-        except FileNotFoundError:
-            raise SigningError(option, "ssh-keygen is not installed (package openssh-client)")
-        except subprocess.TimeoutExpired:
-            raise SigningError(option, "ssh-keygen did not sign within %d s" % TOOL_TIMEOUT)
-        signature_path = message + ".sig"
-        if proc.returncode != 0 or not os.path.isfile(signature_path):
-            raise _failure(option, path, agent, proc.stderr.decode("utf-8", "replace"))
-        with open(signature_path, "rb") as handle:
-            signature = handle.read()
-        return signature, fingerprint(signature_path, data)
+            code, _out, err = run_tool(runner, argv + [message], env=_NO_PROMPT_ENV)
+            signature_path = message + ".sig"
+            if code != 0 or not os.path.isfile(signature_path):
+                raise _failure(option, path, agent, err)
+            with open(signature_path, "rb") as handle:
+                signature = handle.read()
+            return signature, fingerprint(signature_path, data, runner)
+        except ToolError as exc:
+            raise SigningError(option, str(exc))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -41,11 +41,11 @@ class TimestampError(AuditLogError):
     """No usable token from the time-stamping authority; the message says why."""
 
 
-def _query(workdir, content):
+def _query(workdir, content, runner):
     path = os.path.join(workdir, "query.tsq")
-    code, _out, err = run_tool(["openssl", "ts", "-query", "-digest",
-                                hashlib.sha256(content).hexdigest(), "-sha256", "-cert",
-                                "-out", path])
+    code, _out, err = run_tool(runner, ["openssl", "ts", "-query", "-digest",
+                                        hashlib.sha256(content).hexdigest(), "-sha256", "-cert",
+                                        "-out", path])
     if code != 0:
         raise TimestampError("timestamp_url: openssl could not build the time-stamp query: %s"
                              % err.strip()[:200])
@@ -80,22 +80,23 @@ def _post(url, query, timeout, validate_certs):
     return body
 
 
-def request_token(content, url, ca_path=None, timeout=DEFAULT_TIMESTAMP_TIMEOUT,
+def request_token(content, url, runner, ca_path=None, timeout=DEFAULT_TIMESTAMP_TIMEOUT,
                   validate_certs=True):
-    """``(response bytes, attested time)`` of a token over ``content`` from ``url``."""
+    """``(response bytes, attested time)`` of a token over ``content`` from ``url``; ``runner``
+    runs openssl (see attestation.run_tool)."""
     workdir = tempfile.mkdtemp(prefix="nirvana-tsa-")
     try:
-        query_path, query = _query(workdir, content)
+        query_path, query = _query(workdir, content, runner)
         body = _post(url, query, timeout, validate_certs)
         reply = os.path.join(workdir, "reply.tsr")
         with open(reply, "wb") as handle:
             handle.write(body)
-        verdict = check_timestamp(reply, content, ca_path)
+        verdict = check_timestamp(reply, content, ca_path, runner)
         if verdict["problem"]:
             raise TimestampError("timestamp_url: the answer of %s: %s" % (url, verdict["problem"]))
         if ca_path is not None:
-            code, _out, err = run_tool(["openssl", "ts", "-verify", "-queryfile", query_path,
-                                        "-in", reply, "-CAfile", ca_path])
+            code, _out, err = run_tool(runner, ["openssl", "ts", "-verify", "-queryfile",
+                                                query_path, "-in", reply, "-CAfile", ca_path])
             if code != 0:
                 raise TimestampError("timestamp_url: the answer of %s does not match the query"
                                      " (imprint or nonce): %s" % (url, err.strip()[-200:]))

@@ -30,6 +30,9 @@ ansible-playbook -i "$INVENTORY_PATH" "$here/export.yml" -e "@$(vars_path filter
 echo "=== evidence is never overwritten or misplaced: another window, a relative dest, a gap"
 ansible-playbook -i "$INVENTORY_PATH" "$here/hazards.yml" -e "@$(vars_path filtering)" "$@"
 
+echo "=== a signed bundle, verified against who may sign"
+ansible-playbook -i "$INVENTORY_PATH" "$here/signed.yml" -e "@$(vars_path filtering)" "$@"
+
 echo "=== seed-generation server (same data)"
 use_emulator seed "${dates[@]}" -- --api seed --entries 4000 --seed 31 --now "$now"
 ansible-playbook -i "$INVENTORY_PATH" "$here/seed.yml" -e "@$(vars_path seed)" "$@"

@@ -16,6 +16,16 @@ import threading
 
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import chain
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.tool_runner import (
+    module_runner,
+)
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.modules.module_harness import (
+    module_args,
+)
+
 NAMESPACE = "nirvana-labs-audit-evidence@v1"
 
 TSA_CONFIG = """
@@ -50,6 +60,19 @@ tsa_name = yes
 ess_cert_id_chain = no
 ess_cert_id_alg = sha256
 """
+
+
+def tool_runner(timeout=None):
+    """The runner the modules run ssh-keygen and openssl with: ``module_runner`` over a real
+    AnsibleModule (run_command), so these tests drive the modules' process handling."""
+    with module_args({}):
+        module = AnsibleModule(argument_spec={})
+    return module_runner(module) if timeout is None else module_runner(module, timeout)
+
+
+def verify_chain(paths, **kwargs):
+    """``chain.verify_chain`` with the modules' runner."""
+    return chain.verify_chain(paths, runner=tool_runner(), **kwargs)
 
 
 def run(*argv, **kwargs):

@@ -33,6 +33,9 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.reading
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.fakes import FakeClient
+from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.signing_support import (  # noqa: E501
+    tool_runner,
+)
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.test_evidence_bundle import (  # noqa: E501
     expected_jsonl,
     make_entries,
@@ -57,7 +60,7 @@ def export(client, dest, check_mode=False, now=NOW, **overrides):
     opts = options(dest, **overrides)
     query = Query.from_options(opts, now=now)
     return run_export(client, query, ExportOptions.from_params(opts), check_mode=check_mode,
-                      now=lambda: now, version="9.9.9", run_size=64)
+                      now=lambda: now, version="9.9.9", run_size=64, runner=tool_runner())
 
 
 def listing(path):

@@ -12,13 +12,18 @@ __metaclass__ = type
 import datetime
 import json
 import os
+import pty
+import select
+import signal
 import subprocess
+import time
 
 import pytest
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import chain
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.sign import (
     SigningError,
+    sign_manifest,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.timestamp import (
     TimestampError,
@@ -28,6 +33,8 @@ from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.sign
     allowed_signers,
     fingerprint,
     make_key,
+    tool_runner,
+    verify_chain,
 )
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.test_evidence_bundle import (  # noqa: E501
     make_entries,
@@ -84,8 +91,8 @@ class TestSigning:
 
     def test_a_signed_chain_verifies_and_names_each_signer(self, tmp_path, keys):
         paths = signed_chain(tmp_path, keys["alice"])
-        result = chain.verify_chain([str(tmp_path)], allowed_signers=keys["signers"],
-                                    require_signature=True)
+        result = verify_chain([str(tmp_path)], allowed_signers=keys["signers"],
+                              require_signature=True)
         assert result["ok"] is True, result["first_broken"]
         assert [b["signature"] for b in result["bundles"]] == ["valid"] * 3
         assert all(b["signer"] == {"principal": "alice@example.com",
@@ -114,8 +121,8 @@ class TestSigning:
     def test_an_empty_period_still_gets_a_signed_bundle(self, tmp_path, keys):
         result = export(FakeClient([]), tmp_path / "quiet", signing_key=keys["alice"])
         assert result["written"] == 0 and result["signature"] is not None
-        verdict = chain.verify_chain([str(tmp_path / "quiet")], allowed_signers=keys["signers"],
-                                     require_signature=True)
+        verdict = verify_chain([str(tmp_path / "quiet")], allowed_signers=keys["signers"],
+                               require_signature=True)
         assert verdict["ok"] is True and verdict["bundles"][0]["signature"] == "valid"
 
     def test_a_key_with_a_passphrase_and_no_agent_fails_at_once_without_a_prompt(
@@ -126,6 +133,36 @@ class TestSigning:
         assert "protected by a passphrase and no ssh-agent holds it" in str(err.value)
         assert keys["locked"] in str(err.value)
         assert not os.path.exists(str(tmp_path / "b" / "manifest.json"))
+
+    def test_a_key_with_a_passphrase_never_prompts_on_a_terminal(self, tmp_path, keys):
+        # A play started from a terminal: ssh-keygen could ask on /dev/tty and hang it.
+        outcome = tmp_path / "outcome"
+        pid, terminal = pty.fork()
+        if pid == 0:  # the child: a new session whose controlling terminal is the pty
+            try:
+                try:
+                    sign_manifest(b"{}", ("signing_key", keys["locked"], False), tool_runner())
+                    outcome.write_text("signed")
+                except SigningError as err:
+                    outcome.write_text(str(err))
+            finally:
+                os._exit(0)
+        shown, deadline = b"", time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if select.select([terminal], [], [], 0.2)[0]:
+                try:
+                    shown += os.read(terminal, 4096)
+                except OSError:  # the child closed the terminal
+                    pass
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                break
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("signing waited on the terminal: %r" % shown)
+        os.close(terminal)
+        assert b"passphrase" not in shown.lower()
+        assert "protected by a passphrase and no ssh-agent holds it" in outcome.read_text()
 
     def test_an_agent_key_signs_with_the_public_key_file(self, tmp_path, keys):
         agent = subprocess.run(["ssh-agent", "-s"], stdout=subprocess.PIPE, check=True,
@@ -146,7 +183,7 @@ class TestSigning:
                     os.environ["SSH_AUTH_SOCK"] = old
         finally:
             subprocess.run(["kill", env["SSH_AGENT_PID"]], check=False)
-        result = chain.verify_chain([str(tmp_path / "b")], allowed_signers=keys["signers"])
+        result = verify_chain([str(tmp_path / "b")], allowed_signers=keys["signers"])
         assert result["ok"] is True
         assert result["bundles"][0]["signer"]["principal"] == "bob@example.com"
 
@@ -164,12 +201,12 @@ class TestSigning:
     def test_require_signature_needs_allowed_signers(self, tmp_path, keys):
         signed_chain(tmp_path, keys["alice"], PERIODS[:1])
         with pytest.raises(ValueError, match="require_signature"):
-            chain.verify_chain([str(tmp_path)], require_signature=True)
+            verify_chain([str(tmp_path)], require_signature=True)
 
     def test_without_allowed_signers_a_signature_is_only_checked_for_integrity(
             self, tmp_path, keys):
         signed_chain(tmp_path, keys["mallory"], PERIODS[:1])
-        bundle = chain.verify_chain([str(tmp_path)])["bundles"][0]
+        bundle = verify_chain([str(tmp_path)])["bundles"][0]
         assert bundle["verdict"] == "ok" and bundle["signature"] == "unchecked"
         assert bundle["signer"]["principal"] is None
         assert "give allowed_signers" in bundle["notes"][0]
@@ -182,8 +219,8 @@ class TestTimestamps:
                         until="2026-09-01", signing_key=keys["alice"], timestamp_url=tsa.url,
                         timestamp_ca_path=tsa.ca_path)
         assert result["timestamp"]["time"] >= "2026-09-01"
-        verdict = chain.verify_chain([str(tmp_path / "b")], allowed_signers=keys["signers"],
-                                     timestamp_ca=tsa.ca_path)
+        verdict = verify_chain([str(tmp_path / "b")], allowed_signers=keys["signers"],
+                               timestamp_ca=tsa.ca_path)
         assert verdict["ok"] is True, verdict["first_broken"]
         assert verdict["bundles"][0]["timestamp"] == {"time": result["timestamp"]["time"],
                                                       "status": "valid"}
@@ -191,7 +228,7 @@ class TestTimestamps:
     def test_an_unsigned_bundle_gets_a_token_over_its_manifest(self, tmp_path, tsa):
         export(FakeClient(make_entries(3)), tmp_path / "b", since="2026-08-01",
                until="2026-09-01", timestamp_url=tsa.url, timestamp_ca_path=tsa.ca_path)
-        bundle = chain.verify_chain([str(tmp_path / "b")], timestamp_ca=tsa.ca_path)["bundles"][0]
+        bundle = verify_chain([str(tmp_path / "b")], timestamp_ca=tsa.ca_path)["bundles"][0]
         assert bundle["verdict"] == "ok" and bundle["timestamp"]["status"] == "valid"
         assert bundle["signature"] == "unsigned"
 
@@ -199,7 +236,7 @@ class TestTimestamps:
         later = datetime.datetime(2099, 1, 2, tzinfo=UTC)
         export(FakeClient(make_entries(3)), tmp_path / "b", since="2098-12-01",
                until="2099-01-01", now=later, timestamp_url=tsa.url)
-        bundle = chain.verify_chain([str(tmp_path / "b")], timestamp_ca=tsa.ca_path)["bundles"][0]
+        bundle = verify_chain([str(tmp_path / "b")], timestamp_ca=tsa.ca_path)["bundles"][0]
         assert bundle["verdict"] == "failed"
         assert "before the window's end 2099-01-01" in bundle["problems"][0]
 
@@ -210,8 +247,8 @@ class TestTimestamps:
                    until="2026-09-01", signing_key=keys["alice"], timestamp_url=other.url)
         finally:
             other.stop()
-        bundle = chain.verify_chain([str(tmp_path / "b")],
-                                    timestamp_ca=tsa.ca_path)["bundles"][0]
+        bundle = verify_chain([str(tmp_path / "b")],
+                              timestamp_ca=tsa.ca_path)["bundles"][0]
         assert bundle["verdict"] == "failed" and bundle["bad_files"] == ["manifest.json.tsr"]
 
     def test_an_authority_that_fails_fails_the_export_and_writes_nothing(self, tmp_path, keys):

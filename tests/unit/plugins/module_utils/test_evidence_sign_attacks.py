@@ -17,7 +17,6 @@ import sys
 
 import pytest
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import chain
 from ansible_collections.nirvana_labs.audit.plugins.modules import audit_log_verify
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.signing_support import (  # noqa: E501
     LocalTSA,
@@ -25,6 +24,7 @@ from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.sign
     allowed_signers,
     fingerprint,
     make_key,
+    verify_chain,
 )
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.test_evidence_chain import (  # noqa: E501
     SCRIPT,
@@ -71,8 +71,8 @@ def tsa(tmp_path_factory):
 def judge(capsys):
     """The verdict of chain.py, checked equal to the script's and the module's."""
     def judged(bundles, allowed=None, required=False, ca=None, **bounds):
-        result = chain.verify_chain(bundles, allowed_signers=allowed,
-                                    require_signature=required, timestamp_ca=ca, **bounds)
+        result = verify_chain(bundles, allowed_signers=allowed,
+                              require_signature=required, timestamp_ca=ca, **bounds)
         argv = [sys.executable, "-I", "-S", SCRIPT, "--json"] + list(bundles)
         for flag, value in (("--allowed-signers", allowed), ("--timestamp-ca", ca),
                             ("--since", bounds.get("since")), ("--until", bounds.get("until")),
@@ -157,7 +157,7 @@ class TestSignedChainAttacks:
         paths = signed_chain(tmp_path, keys["alice"])
         rewrite_period(paths, 1)
         no_sums_of_companions(paths)
-        assert chain.verify_chain([str(tmp_path)])["bundles"][0]["files_ok"] is True
+        assert verify_chain([str(tmp_path)])["bundles"][0]["files_ok"] is True
         result = judge([str(tmp_path)], allowed=keys["signers"], required=True)
         assert result["ok"] is False
         assert result["first_broken"]["bundle"] == paths[2]
