@@ -100,7 +100,11 @@ class ModuleDocFragment(object):
               - How long after its end a window is taken as final, that is, no longer receiving entries. A bundle
                 whose window ended less than this before the run is marked not final (RV(final=false)); run the
                 export again later to get the settled period.
-              - Seconds (V(300)) or a number and a unit C(s), C(m), C(h), C(d) or C(w) (V(5m), V(1h)).
+              - It settles a whole window. The C(settle) of the event source C(nirvana_labs.audit.audit_log) takes
+                the same syntax but settles each entry it sends, and its default is shorter (C(30s)) because a
+                late entry is still sent, once.
+              - 'A duration: seconds (V(30)) or a number and a unit C(s), C(m), C(h), C(d) or C(w) (V(30s), V(5m),
+                V(1.5h)), as every duration of the collection.'
             type: str
           signing_key:
             description:

@@ -24,6 +24,8 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.filters
     FILTER_OPTIONS,
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import (
+    duration,
+    duration_text,
     out_of_bounds,
     typed_values,
 )
@@ -53,33 +55,32 @@ SOURCE_OPTIONS = {
             "Ignored when O(state_file) exists: the run resumes from it.",
         ],
     ),
-    "interval": dict(
-        type="float",
-        default=DEFAULT_INTERVAL,
+    "interval": duration(
+        duration_text(DEFAULT_INTERVAL),
+        ["How long to wait between the end of a poll and the start of the next."],
         minimum=MIN_INTERVAL,
         maximum=MAX_SECONDS,
-        description=["Seconds between the end of a poll and the start of the next."],
     ),
-    "settle": dict(
-        type="float",
-        default=SOURCE_SETTLE,
-        above=0,
-        maximum=MAX_SECONDS,
-        description=[
-            "Seconds after its C(created_at) by which an entry is listed for good. Each poll"
-            " re-reads this window, so it must cover the API's ingestion delay, the offset"
-            " between the API's clock and this host's, and one second of C(created_at)"
-            " rounding.",
+    "settle": duration(
+        duration_text(SOURCE_SETTLE),
+        [
+            "How long after its C(created_at) an entry is listed for good: the window each poll"
+            " re-reads, so it must cover the API's ingestion delay, the offset between the API's"
+            " clock and this host's, and one second of C(created_at) rounding.",
+            "It settles entries, one by one; the export's O(nirvana_labs.audit.audit_log_export"
+            "#module:settle) settles a whole window, and its default is longer (V(5m)) because"
+            " a bundle marked final must stay complete.",
             "A larger value costs a little more reading per poll, never a duplicate.",
         ],
+        above=0,
+        maximum=MAX_SECONDS,
     ),
     "ordered": dict(
         type="bool",
         default=False,
         description=[
             "Hold each entry until it has settled, so events come in strict creation order"
-            " even when the API lists an entry late, at the cost of O(settle) seconds of"
-            " latency.",
+            " even when the API lists an entry late, at the cost of O(settle) of latency.",
             "By default an entry is sent as soon as it is listed; a late one can then follow"
             " a newer one.",
         ],

@@ -23,7 +23,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.names 
     TIMESTAMP_NAME,
 )
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import choice
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.options.schema import (
+    choice,
+    duration,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.settle import WINDOW_SETTLE
 
 EXPORT_OPTIONS = {
@@ -62,15 +65,18 @@ EXPORT_OPTIONS = {
         " canonical JSON, in a last C(extra) column. V(both) writes both.",
         "A data file of a format no longer asked for is removed from O(dest).",
     ]),
-    "settle": dict(
-        type="str",
-        default=WINDOW_SETTLE,
-        description=[
+    "settle": duration(
+        WINDOW_SETTLE,
+        [
             "How long after its end a window is taken as final, that is, no longer receiving"
             " entries. A bundle whose window ended less than this before the run is marked not"
             " final (RV(final=false)); run the export again later to get the settled period.",
-            "Seconds (V(300)) or a number and a unit C(s), C(m), C(h), C(d) or C(w) (V(5m), V(1h)).",
+            "It settles a whole window. The C(settle) of the event source"
+            " C(nirvana_labs.audit.audit_log) takes the same syntax but settles each entry it"
+            " sends, and its default is shorter (C(30s)) because a late entry is still sent,"
+            " once.",
         ],
+        minimum=0,
     ),
     "previous": dict(
         type="path",

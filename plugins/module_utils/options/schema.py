@@ -7,7 +7,10 @@ event source (which has no Ansible to do it), values coerced with their environm
 A group is a mapping ``name -> schema``; a schema holds ``type``, ``elements``, ``default``,
 ``choices``, ``required``, ``no_log`` (what an argument spec takes), the bounds
 (``minimum``, ``maximum``, ``above``, ``non_empty``), the sources ``env``, ``vars`` and ``ini``,
-and ``description``. The module argument spec is built by ``ansible_module.argument_spec``.
+and ``description``. A duration option (``duration(...)``: ``interval`` and ``settle``) is
+marked ``duration``: text in the argument spec and the docs, seconds once read, in the one
+grammar of ``timeutil.parse_duration``. The module argument spec is built by
+``ansible_module.argument_spec``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,11 +21,12 @@ import copy
 import os
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import parse_duration
 
 INI_SECTION = "nirvana_labs"
 
 # Keys of the schema that are documentation only or plugin configuration sources.
-_DOC_ONLY = ("description", "env", "vars", "ini")
+_DOC_ONLY = ("description", "env", "vars", "ini", "duration")
 # Bounds the argument spec cannot express; ``bounds_error`` checks them.
 _BOUNDS = ("minimum", "maximum", "above", "non_empty")
 _TRUE = ("1", "true", "yes", "on", "y", "t")
@@ -66,6 +70,35 @@ def choice(choices, description):
     return dict(type="str", choices=list(choices), default=choices[0], description=description)
 
 
+DURATION_SYNTAX = ("A duration: seconds (V(30)) or a number and a unit C(s), C(m), C(h), C(d) or"
+                   " C(w) (V(30s), V(5m), V(1.5h)), as every duration of the collection.")
+
+
+def duration(default, description, **bounds):
+    """A duration option, the one definition the export's ``settle`` and the event source's
+    ``interval`` and ``settle`` share: ``default`` as text (V(5m)), ``bounds`` in seconds."""
+    schema = dict(type="str", duration=True, default=default,
+                  description=list(description) + [DURATION_SYNTAX])
+    schema.update(bounds)
+    return schema
+
+
+def duration_text(seconds):
+    """A default given in seconds written as a duration (V(30s)), for the docs."""
+    return "%gs" % seconds
+
+
+def duration_seconds(name, value):
+    """The seconds of a duration option's value; a number is seconds already (its bounds say
+    whether it fits); InvalidOption naming the option for text outside the grammar."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(parse_duration(value))
+    except ValueError as err:
+        raise InvalidOption(name, str(err))
+
+
 def _range_text(schema):
     """What a value must be, in the words the core uses for the same limits."""
     low, high, above = schema.get("minimum"), schema.get("maximum"), schema.get("above")
@@ -77,6 +110,8 @@ def _range_text(schema):
         return "must be more than %g and at most %g seconds" % (above, high)
     if high is not None:
         return "must be from %g to %g seconds" % (low, high)
+    if above is None:
+        return "must be at least %g seconds" % low
     return "must be a number above %g" % above
 
 
@@ -94,6 +129,12 @@ def out_of_bounds(params, *groups):
             value = params.get(name)
             if value is None:
                 continue
+            if schema.get("duration"):
+                # A module's value is still text; the event source's is seconds already.
+                try:
+                    value = duration_seconds(name, value)
+                except InvalidOption as err:
+                    return name, str(err)[len(name) + 2:]
             if schema.get("non_empty") and not value:
                 return name, "give at least one of %s" % ", ".join(schema["choices"])
             bounded = any(schema.get(key) is not None for key in ("minimum", "maximum", "above"))
@@ -151,5 +192,8 @@ def typed_values(args, group, environ):
             if value is None and environ.get(variable, "") != "":
                 value = environ[variable]
         value = coerce(name, value, schema.get("type"))
-        values[name] = schema.get("default") if value is None else value
+        value = schema.get("default") if value is None else value
+        if schema.get("duration") and value is not None:
+            value = duration_seconds(name, value)
+        values[name] = value
     return values

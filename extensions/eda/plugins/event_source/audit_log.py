@@ -109,10 +109,12 @@ options:
     elements: str
     type: list
   interval:
-    default: 5.0
+    default: 5s
     description:
-      - Seconds between the end of a poll and the start of the next.
-    type: float
+      - How long to wait between the end of a poll and the start of the next.
+      - 'A duration: seconds (V(30)) or a number and a unit C(s), C(m), C(h), C(d) or C(w) (V(30s), V(5m),
+        V(1.5h)), as every duration of the collection.'
+    type: str
   max_body_bytes:
     default: 33554432
     description:
@@ -141,7 +143,7 @@ options:
     default: false
     description:
       - Hold each entry until it has settled, so events come in strict creation order even when the API
-        lists an entry late, at the cost of O(settle) seconds of latency.
+        lists an entry late, at the cost of O(settle) of latency.
       - By default an entry is sent as soon as it is listed; a late one can then follow a newer one.
     type: bool
   path:
@@ -152,13 +154,18 @@ options:
     elements: str
     type: list
   settle:
-    default: 30.0
+    default: 30s
     description:
-      - Seconds after its C(created_at) by which an entry is listed for good. Each poll re-reads this
-        window, so it must cover the API's ingestion delay, the offset between the API's clock and this
-        host's, and one second of C(created_at) rounding.
+      - 'How long after its C(created_at) an entry is listed for good: the window each poll re-reads,
+        so it must cover the API''s ingestion delay, the offset between the API''s clock and this host''s,
+        and one second of C(created_at) rounding.'
+      - It settles entries, one by one; the export's O(nirvana_labs.audit.audit_log_export#module:settle)
+        settles a whole window, and its default is longer (V(5m)) because a bundle marked final must stay
+        complete.
       - A larger value costs a little more reading per poll, never a duplicate.
-    type: float
+      - 'A duration: seconds (V(30)) or a number and a unit C(s), C(m), C(h), C(d) or C(w) (V(30s), V(5m),
+        V(1.5h)), as every duration of the collection.'
+    type: str
   since:
     default: now
     description:

@@ -176,7 +176,7 @@ def test_the_render_script_check_fails_on_stale_documentation(tmp_path):
                                "audit_log.py")
     edited = tmp_path / "audit_log.py"
     with open(source_path) as handle:
-        edited.write_text(handle.read().replace("Seconds between the end of a poll",
+        edited.write_text(handle.read().replace("How long to wait between the end of a poll",
                                                 "Seconds between polls"))
     copy.write_text(source.replace(
         'ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))',
@@ -209,8 +209,11 @@ GROUPS = (CONNECTION_OPTIONS, READ_OPTIONS, REPORT_OPTIONS, SOURCE_OPTIONS)
 
 
 def test_every_numeric_option_has_bounds():
+    # The export's settle, a duration too, has only its floor (0): tested with the durations.
     numeric = sorted(name for group in GROUPS + (FILTER_OPTIONS, EXPORT_OPTIONS)
-                     for name, schema in group.items() if schema["type"] in ("int", "float"))
+                     for name, schema in group.items()
+                     if schema["type"] in ("int", "float")
+                     or schema.get("duration") and group is not EXPORT_OPTIONS)
     assert numeric == sorted(name for name, dummy in NUMBERS)
 
 
@@ -254,7 +257,9 @@ def test_event_source_arguments_fall_back_to_the_environment_and_type_them():
     ({"api_key": "k", "validate_certs": "perhaps"}, "validate_certs",
      "validate_certs: must be a boolean"),
     ({"api_key": "k", "max_retries": "1.5"}, "max_retries", "max_retries: must be a whole number"),
-    ({"api_key": "k", "interval": "soon"}, "interval", "interval: must be a number of seconds"),
+    ({"api_key": "k", "interval": "soon"}, "interval",
+     "interval: 'soon' is not a duration; use seconds (300) or a number and a unit s, m, h, d"
+     " or w (90s, 5m, 1h, 2d)"),
     ({"api_key": "k", "interval": 0}, "interval", "interval: must be from 0.1 to 86400 seconds"),
     ({"api_key": "k", "settle": -1}, "settle",
      "settle: must be more than 0 and at most 86400 seconds"),
