@@ -8,13 +8,14 @@ ARGS ?=
 RUN = AUDIT_ANSIBLE_VERSIONS="$(ANSIBLE)" AUDIT_TEST_ARGS="$(ARGS)" bash scripts/test.sh
 
 .PHONY: help test sanity units property property-long emulator integration lint build tarball ee \
-	docsite release galaxy eda demo bench pin clean
+	docsite release galaxy eda postgres demo bench pin clean
 
 help:
 	@echo "make test         the whole pipeline: sanity, units, emulator, integration on"
 	@echo "                  ansible-core $(ANSIBLE); the property tests; ansible-lint, docs and"
 	@echo "                  changelog lint; build and galaxy-importer; tarball, ee, docsite,"
-	@echo "                  release; eda (the event source end to end: needs Java 17+)"
+	@echo "                  release; eda and postgres (the event source end to end: Java 17+,"
+	@echo "                  PostgreSQL's server programs)"
 	@echo "make sanity | units | emulator | integration   one step (ANSIBLE=, ARGS=)"
 	@echo "make property     the Hypothesis properties (tests/property), ci profile, ansible-core 2.21"
 	@echo "make property-long  the same with HYPOTHESIS_PROFILE=long (not part of make test)"
@@ -25,6 +26,8 @@ help:
 	@echo "                  ansible-runner; antsibull-docs site; changelog release dry run"
 	@echo "make galaxy       those four"
 	@echo "make eda          the Event-Driven Ansible end-to-end test (ansible-rulebook, Java 17+)"
+	@echo "make postgres     the PostgreSQL checkpoint store and acknowledged delivery: tests/postgres,"
+	@echo "                  then ansible-rulebook end to end (Debian's postgresql, Java 17+)"
 	@echo "make demo | bench scripts/demo.sh | scripts/bench.sh"
 	@echo "make pin          re-resolve requirements/*.in into the pinned requirements/*.txt"
 	@echo "make clean        remove the venvs (.venv/) and the pipeline's work dir"
@@ -32,7 +35,7 @@ help:
 test:
 	@$(RUN) --label "make-test"
 
-sanity units property emulator integration build tarball ee docsite release eda:
+sanity units property emulator integration build tarball ee docsite release eda postgres:
 	@$(RUN) --label "make $@" $@
 
 # The long profile (tests/property/conftest.py): random and many more examples, so a step

@@ -43,6 +43,7 @@ STEP_LIST=(
     "docsite     once        tools step_docsite"
     "release     once        tools step_release"
     "eda         once        eda   step_eda"
+    "postgres    once        eda   step_postgres"
 )
 
 LABEL="make test"
@@ -271,6 +272,21 @@ check_eda() {
     [[ $summary == *"; OK" ]]
 }
 
+# check_summary_line PREFIX LOG: an end-to-end script's last "PREFIX: ..." line is the note; it
+# passes when that line ends with "; OK".
+check_summary_line() {
+    local summary
+    summary=$(grep -E "^$1: " "$2" | tail -n 1 | sed "s/^$1: //")
+    if [ -z "$summary" ]; then
+        echo "no '$1:' summary line"
+        return 1
+    fi
+    echo "$summary"
+    [[ $summary == *"; OK" ]]
+}
+check_eda_postgres() { check_summary_line eda-postgres "$1"; }
+check_eda_feedback() { check_summary_line eda-feedback "$1"; }
+
 # --- venvs ---------------------------------------------------------------------------------
 
 # with_venv NAME: the venv NAME of scripts/venv.sh (2.17, 2.21, tools, eda) and a laid-out copy
@@ -422,6 +438,34 @@ step_ee() {
 step_eda() {
     run_step "eda e2e" "$DIR" check_eda env "PATH=$VENV/bin:$PATH" \
         "$VENV/bin/python" tests/eda/e2e.py --work "$WORK/eda-run"
+}
+
+# The PostgreSQL checkpoint store and acknowledged delivery, against a real PostgreSQL server
+# (the tests start their own, from Debian's postgresql package: .ci/run installs it) and the
+# real ansible-rulebook, in the eda venv: tests/postgres with pytest, then the end-to-end
+# scripts, each ending with a "<name>: ...; OK" line. A missing file fails its row.
+step_postgres() {
+    local pg_bin path
+    pg_bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+    path="$VENV/bin:${pg_bin:+$pg_bin:}$PATH"
+    if test_files_under "$DIR/tests/postgres"; then
+        run_step "postgres store" "$DIR" check_pytest env "PATH=$path" \
+            "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/postgres
+    else
+        record "postgres store" FAIL 0 "no tests/postgres/**/test_*.py"
+    fi
+    postgres_e2e "eda postgres" e2e_postgres.py check_eda_postgres "$path"
+    postgres_e2e "eda feedback" e2e_feedback.py check_eda_feedback "$path"
+}
+
+# postgres_e2e ROW SCRIPT CHECK PATH: tests/eda/SCRIPT --work DIR, or a failed row if it is missing
+postgres_e2e() {
+    if [ -f "$DIR/tests/eda/$2" ]; then
+        run_step "$1" "$DIR" "$3" env "PATH=$4" \
+            "$VENV/bin/python" "tests/eda/$2" --work "$WORK/${2%.py}-run"
+    else
+        record "$1" FAIL 0 "tests/eda/$2 is missing"
+    fi
 }
 
 # --- main ------------------------------------------------------------------------------------
