@@ -8,9 +8,10 @@
 #    tarball installed with `ansible-galaxy collection install` into its site-packages, and the
 #    Python requirements `ansible-builder introspect` finds in the installed collection. Nothing
 #    else (no PYTHONPATH, no collections path, an empty HOME).
-# 2. `ansible-builder introspect --sanitize` lists requests.
-# 3. `ansible-builder create` with the documented sample docs/execution-environment/
-#    execution-environment.yml writes a build context (no container engine needed).
+# 2. `ansible-builder introspect --sanitize` lists requests and psycopg[binary].
+# 3. `ansible-builder create` with the documented samples docs/execution-environment/
+#    execution-environment.yml and docs/decision-environment/decision-environment.yml writes
+#    a build context for each (no container engine needed).
 # 4. The credential type shipped in the tarball (extensions/awx/credential_type.yml) rendered
 #    as AWX renders it (scripts/awx_inject.py) into env/envvars; ansible-runner runs the AWX job
 #    playbook docs/awx/evidence_job.yml (the collection's evidence runbook) against the TLS
@@ -74,6 +75,10 @@ ansible-builder introspect --sanitize --write-pip "$RUN/ee-python.txt" \
 grep -qiE '^requests([^a-z0-9_.-]|$)' "$RUN/ee-python.txt" ||
     fail "introspect did not list requests: $(cat "$RUN/ee-python.txt")"
 echo "ee: introspect lists requests"
+# The event source's PostgreSQL checkpoint store, for decision environments.
+grep -qiE '^psycopg\[binary\]' "$RUN/ee-python.txt" ||
+    fail "introspect did not list psycopg[binary]: $(cat "$RUN/ee-python.txt")"
+echo "ee: introspect lists psycopg[binary]"
 # Signing and timestamps: the system packages of bindep.txt (meta/execution-environment.yml).
 for package in openssh-client openssl; do
     grep -qE "^$package( |\[|$)" "$RUN/ee-bindep.txt" ||
@@ -92,6 +97,14 @@ ansible-builder create -f "$ROOT/docs/execution-environment/execution-environmen
 grep -q 'nirvana_labs.audit' "$RUN/context/_build/requirements.yml" ||
     fail "the build context does not install nirvana_labs.audit"
 echo "ee: build context with Containerfile and _build/requirements.yml"
+say "ansible-builder create with docs/decision-environment/decision-environment.yml"
+ansible-builder create -f "$ROOT/docs/decision-environment/decision-environment.yml" \
+    --output-filename Containerfile --context "$RUN/de-context"
+grep -q 'de-minimal' "$RUN/de-context/Containerfile" ||
+    fail "the decision environment's Containerfile does not start from a DE base image"
+grep -q 'nirvana_labs.audit' "$RUN/de-context/_build/requirements.yml" ||
+    fail "the decision environment's build context does not install nirvana_labs.audit"
+echo "ee: decision environment build context with Containerfile and _build/requirements.yml"
 
 # --- 4. the credential type and ansible-runner ---------------------------------------------
 CRED_TYPE=$INSTALLED/extensions/awx/credential_type.yml
@@ -169,5 +182,5 @@ if grep -rqF -- "$EMULATOR_API_KEY" "$PDD/artifacts/job/stdout" "$PDD/artifacts/
 fi
 echo "ee: the API key is not in the job's output, events or bundle"
 rm -rf "$RUN"
-echo "ee: introspect lists requests; build context written; runner job with the credential's" \
+echo "ee: introspect lists requests and psycopg; EE and DE build contexts written; runner job with the credential's" \
     "$(wc -w <<<"$injected") variables: rc 0, bundle of $entries entries verified, key not leaked"
