@@ -239,7 +239,7 @@ check_build() {
         echo "no tarball"
         return 1
     fi
-    junk=$(tar -tzf "$tarball" | grep -E '(^|/)(\.git|\.ansible|\.venv[^/]*|tests/output|tests/unit|tests/emulator|tests/property|scripts|requirements|__pycache__|\.pytest_cache|\.hypothesis)(/|$)' | head -n 5)
+    junk=$(tar -tzf "$tarball" | grep -E '(^|/)(\.git|\.ansible|\.venv[^/]*|tests/output|tests/unit|tests/emulator|tests/property|tests/postgres|scripts|requirements|__pycache__|\.pytest_cache|\.hypothesis)(/|$)' | head -n 5)
     if [ -n "$junk" ]; then
         echo "tarball holds development files: ${junk//$'\n'/ }"
         return 1
