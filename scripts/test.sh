@@ -347,8 +347,14 @@ step_sanity() {
 }
 
 step_units() {
+    # The newest ansible-core runs the units on every Python it supports (3.9 to 3.13), which
+    # covers the Python range; the older one on its venv's Python only, which covers what
+    # differs between ansible-core versions (AnsibleModule, the loaders) in a fifth of the time.
+    local python=()
+    [ "$1" = "${VERSIONS##* }" ] || python=(--python "$(venv_python "$1")")
     if test_files_under "$DIR/tests/unit"; then
-        run_step "units $1" "$DIR" check_units "${AT[@]}" units --venv --color no "${TEST_ARGS[@]}"
+        run_step "units $1" "$DIR" check_units "${AT[@]}" units --venv "${python[@]}" --color no \
+            "${TEST_ARGS[@]}"
     else
         record "units $1" SKIP 0 "no tests/unit/**/test_*.py"
     fi
