@@ -104,6 +104,7 @@ def test_a_stale_leader_can_no_longer_move_the_checkpoint(pg, fresh_key):
         assert new.lead() is False
         new.save(Checkpoint(at(5), {}))
         # The old leader reconnects with its old token, as after a network split.
+        old.lease.drop()
         old.lease.connect()
         old.lease.fence = stale
         with pytest.raises(LeadershipLost):
