@@ -148,6 +148,12 @@ def test_standby_takes_over_when_the_leaders_session_is_terminated(pg, fresh_key
         print("take-over after pg_terminate_backend: %.2fs" % (took - killed))
         assert took - killed < TAKEOVER_BOUND
         assert standby.load()[0].sent == {"a": at(1)}
+        standby.save(Checkpoint(at(0), {"a": at(1), "b": at(2)}))
+        standby.close()
+        # The old leader leads again, but someone led meanwhile: its memory is stale (False:
+        # it must reload the stored checkpoint, not save what it remembers).
+        assert _wait_to_lead(leader, expect=False)
+        assert leader.load()[0].sent == {"a": at(1), "b": at(2)}
     finally:
         leader.close()
         standby.close()
