@@ -65,6 +65,23 @@ Why each entry is delivered exactly once
     acknowledges nothing). One source per state file (a lock); a state whose watermark lies
     ahead of our clock is refused (nothing would be sent until the clock caught up).
 
+    *In PostgreSQL* (``state_dsn``; ``pg_store.py``, ``pg_lease.py``). The journal is a table:
+    each record is one autocommit INSERT, durable (committed) when it returns, and each save
+    rewrites the key's row and deletes its journal rows in one transaction, so the argument
+    above holds with "the kernel has it" replaced by "the database committed it" (no operating
+    system crash takes a record back). Only the source holding the key's advisory lock
+    delivers; each lead takes a new fencing token and every record and save carries it, so a
+    source that lost its session cannot move the checkpoint. When the database restarts or
+    cannot be reached, the source stops handing over (the failed record or save ends the batch,
+    and it hands nothing over until it leads again). When it leads again and its previous token
+    is still the key's (nobody led meanwhile), its memory is the truth (it includes the entry
+    whose record failed) and is saved: no gap, no duplicate. Otherwise it reloads the stored
+    checkpoint. So exactly one entry can be sent twice per failure: the one handed over whose
+    record failed because the session was lost, when another source took the key over (or this
+    one died) before this one could save it; the next leader does not know it was sent. A
+    standby that takes over resumes from the stored checkpoint, which holds every other entry
+    delivered, so it sends no other duplicate and skips nothing.
+
     *Order.* A batch is in creation order, and batches follow each other in time. An entry the
     API lists late (within ``settle``) is delivered when it appears, so it can follow a newer
     one it was created before. With ``ordered``, only settled entries are read (H = ``t -
