@@ -163,4 +163,3 @@ class PostgresStore(CheckpointStore):
 
     def close(self):
         self.lease.close()
-
