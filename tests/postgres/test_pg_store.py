@@ -298,3 +298,10 @@ def test_record_cost_does_not_depend_on_history(pg, fresh_key):
                             " SELECT 'k', 'e', now() FROM nirvana_labs_audit_checkpoint"
                             " WHERE source_key = 'k' AND fence = 1" % JOURNAL_TABLE).fetchall()
     assert "Index Scan" in " ".join(row[0] for row in plan)
+
+
+def test_a_malformed_dsn_is_refused_without_quoting_it(fresh_key):
+    with pytest.raises(InvalidOption) as caught:
+        PostgresStore("host=db password=sec ret-part dbname", fresh_key).open()
+    assert "ret-part" not in str(caught.value) and "sec" not in str(caught.value)
+    assert str(caught.value).startswith("state_dsn: is not a valid libpq connection string")

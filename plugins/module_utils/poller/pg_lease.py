@@ -130,9 +130,10 @@ class Lease(object):
         self.conn = None
         try:
             given = _conninfo.conninfo_to_dict(self.dsn)
-        except psycopg.Error as err:
-            raise InvalidOption("state_dsn", "is not a libpq connection string or URI: %s"
-                                % self.mask(err))
+        except psycopg.Error:
+            # libpq's message quotes the string, which may hold a password: not shown.
+            raise InvalidOption("state_dsn", "is not a valid libpq connection string or URI"
+                                             " (key=value pairs, or postgresql://...)")
         extra = dict((k, v) for k, v in CLIENT_SETTINGS.items() if k not in given)
         try:
             conn = psycopg.connect(self.dsn, autocommit=True, **extra)
