@@ -528,7 +528,8 @@ async def _lead_and_follow(queue, client, filters, source, loop):
                     _log_start(poller, "key %s" % key)
                 await _follow(queue, poller, loop, store)
             except (StoreUnavailable, LeadershipLost) as err:
-                down.append(err)
+                if isinstance(err, StoreUnavailable):
+                    down.append(err)  # one warning per outage, and one when it is back
                 LOG.warning("nirvana_labs.audit.audit_log: %s; not sending until this source"
                             " leads key %s again", err, key)
     finally:
