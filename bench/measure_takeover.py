@@ -57,7 +57,7 @@ def _wait_to_lead(store, interval, tried):
         try:
             if store.lead() is not None:
                 return time.monotonic()
-        except Exception:  # pylint: disable=broad-except  # StoreUnavailable: retry
+        except Exception:  # pylint: disable=broad-except
             pass
 
 

@@ -305,3 +305,16 @@ def test_a_malformed_dsn_is_refused_without_quoting_it(fresh_key):
         PostgresStore("host=db password=sec ret-part dbname", fresh_key).open()
     assert "ret-part" not in str(caught.value) and "sec" not in str(caught.value)
     assert str(caught.value).startswith("state_dsn: is not a valid libpq connection string")
+
+
+def test_after_shutdown_no_late_call_can_take_the_lock(pg, fresh_key):
+    """A stopped source's thread may still be in a call: it must not lead after the stop."""
+    stopped, other = opened(pg, fresh_key), opened(pg, fresh_key)
+    try:
+        stopped.shutdown()
+        with pytest.raises(StoreUnavailable):
+            stopped.lead()
+        assert stopped.lease.conn is None
+        assert other.lead() is False
+    finally:
+        other.close()

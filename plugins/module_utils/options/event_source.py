@@ -116,8 +116,10 @@ SOURCE_OPTIONS = {
             "Sources with the same O(state_key) never deliver at the same time: one holds a"
             " PostgreSQL advisory lock and delivers; the others wait as standbys, trying the"
             " lock every 2 seconds, and one takes over from the stored checkpoint when the"
-            " leader stops, within 2 seconds of its process dying and within 27 seconds of"
-            " its host vanishing (server-side TCP keepalives). Every write carries a fencing"
+            " leader stops: one standby period (2 seconds) and a reconnect after its process"
+            " dies, within 27 seconds of its host vanishing (server-side TCP keepalives,"
+            " C(tcp_keepalives_idle=10), C(tcp_keepalives_interval=5),"
+            " C(tcp_keepalives_count=3)). Every write carries a fencing"
             " token, so a source that lost the lock cannot move the checkpoint.",
             "When the database restarts or cannot be reached, the source stops sending, logs"
             " a warning, and resumes when it is back. At most one event can then be sent"

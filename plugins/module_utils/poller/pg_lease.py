@@ -88,9 +88,10 @@ def dsn_secrets(dsn, environ=None):
     environ = os.environ if environ is None else environ
     secrets = [environ.get("PGPASSWORD")]
     if _conninfo is not None:
+        # A malformed DSN: the regexes of mask_dsn still mask what looks like a password.
         try:
             secrets.append(_conninfo.conninfo_to_dict(dsn).get("password"))
-        except Exception:  # pylint: disable=broad-except  # a malformed DSN: regexes below
+        except Exception:  # pylint: disable=broad-except
             pass
     return tuple(s for s in secrets if s)
 
@@ -119,6 +120,7 @@ class Lease(object):
         self.conn = None
         self.fence = None  # the token while leading (None: not leading)
         self.last_fence = None  # the last token taken, kept across a lost connection
+        self.shut = False  # shutdown(): no connection any more, even from a late thread
 
     def mask(self, text):
         return mask_dsn(text, self.dsn)
@@ -128,6 +130,8 @@ class Lease(object):
         if self.conn is not None and not self.conn.closed:
             return self.conn
         self.conn = None
+        if self.shut:
+            raise StoreUnavailable("the state store was shut down")
         try:
             given = _conninfo.conninfo_to_dict(self.dsn)
         except psycopg.Error:
@@ -142,6 +146,9 @@ class Lease(object):
         except psycopg.Error as err:
             raise StoreUnavailable("cannot connect to the state database %s: %s"
                                    % (_where(given), self.mask(_first_line(err))))
+        if self.shut:  # shut down while this thread connected: no lock may outlive it
+            conn.close()
+            raise StoreUnavailable("the state store was shut down")
         self.conn = conn
         return conn
 
@@ -150,8 +157,8 @@ class Lease(object):
         conn, self.conn, self.fence = self.conn, None, None
         if conn is not None:
             try:
-                conn.close()
-            except Exception:  # pylint: disable=broad-except  # already broken
+                conn.close()  # it may be broken already
+            except Exception:  # pylint: disable=broad-except
                 pass
 
     def execute(self, sql, params=None):
@@ -197,6 +204,13 @@ class Lease(object):
         return cursor
 
     def close(self):
+        """Drop the connection (and the lock); ``lead`` may connect again."""
+        self.drop()
+
+    def shutdown(self):
+        """Drop the connection for good: a call still running in another thread (a stopped
+        source's) cannot connect again and take the lock after this."""
+        self.shut = True
         self.drop()
 
 

@@ -162,4 +162,10 @@ class PostgresStore(CheckpointStore):
             raise LeadershipLost("state_key %s is not led by this source" % self.key)
 
     def close(self):
+        """Drop the connection and the lock (the poller calls it when its start fails); a
+        later ``lead`` connects again."""
         self.lease.close()
+
+    def shutdown(self):
+        """The source stops: the connection and the lock go, for good."""
+        self.lease.shutdown()

@@ -182,9 +182,10 @@ options:
         missing privilege stops the source at start with a message.
       - 'Sources with the same O(state_key) never deliver at the same time: one holds a PostgreSQL advisory
         lock and delivers; the others wait as standbys, trying the lock every 2 seconds, and one takes
-        over from the stored checkpoint when the leader stops, within 2 seconds of its process dying and
-        within 27 seconds of its host vanishing (server-side TCP keepalives). Every write carries a fencing
-        token, so a source that lost the lock cannot move the checkpoint.'
+        over from the stored checkpoint when the leader stops: one standby period (2 seconds) and a reconnect
+        after its process dies, within 27 seconds of its host vanishing (server-side TCP keepalives, C(tcp_keepalives_idle=10),
+        C(tcp_keepalives_interval=5), C(tcp_keepalives_count=3)). Every write carries a fencing token,
+        so a source that lost the lock cannot move the checkpoint.'
       - 'When the database restarts or cannot be reached, the source stops sending, logs a warning, and
         resumes when it is back. At most one event can then be sent twice: the one whose record failed,
         and only when another source took the key over (or this one died) before the database came back.'
@@ -464,7 +465,7 @@ async def _in_thread(loop, func, *args, **kwargs):
         result, error = None, None
         try:
             result = func(*args, **kwargs)
-        except BaseException as err:  # pylint: disable=broad-except  # handed to the loop
+        except BaseException as err:  # pylint: disable=broad-except
             error = err
         try:
             loop.call_soon_threadsafe(settle, result, error)
@@ -533,7 +534,7 @@ async def _lead_and_follow(queue, client, filters, source, loop):
                 LOG.warning("nirvana_labs.audit.audit_log: %s; not sending until this source"
                             " leads key %s again", err, key)
     finally:
-        store.close()
+        store.shutdown()
 
 
 def _log_start(poller, where):
