@@ -318,3 +318,23 @@ def test_after_shutdown_no_late_call_can_take_the_lock(pg, fresh_key):
         assert other.lead() is False
     finally:
         other.close()
+
+
+def test_the_poller_resumes_from_the_row_and_refuses_one_ahead_of_the_clock(pg, fresh_key):
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.follow import (
+        AuditLogPoller,
+    )
+    store = opened(pg, fresh_key)
+    try:
+        store.lead()
+        store.save(Checkpoint(at(0), {"a": at(1)}))
+        store.record("b", at(2))
+        poller = AuditLogPoller(None, store=store, clock=lambda: at(100))
+        assert poller.resumed and poller.checkpoint.sent == {"a": at(1), "b": at(2)}
+        assert journal_rows(pg, fresh_key) == 0  # compacted into the row at start
+        with pytest.raises(InvalidOption) as caught:
+            AuditLogPoller(None, store=store, clock=lambda: at(-10))
+        assert str(caught.value).startswith("state_dsn: the checkpoint of state_key %s says"
+                                            % fresh_key)
+    finally:
+        store.shutdown()

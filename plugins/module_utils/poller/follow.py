@@ -171,12 +171,7 @@ class AuditLogPoller(object):
         try:
             checkpoint, records = self.store.load()
             if checkpoint is not None and checkpoint.watermark > now:
-                raise InvalidOption("state_file", "%s says every entry up to %s was delivered,"
-                                    " which is ahead of this host's clock (%s): the clock went"
-                                    " back or the file comes from another host; fix the clock,"
-                                    " or move the file away to start from 'since'" % (
-                                        state_file, format_utc(checkpoint.watermark),
-                                        format_utc(now)))
+                raise _ahead(state_file, self.store, checkpoint.watermark, now)
             self.resumed = checkpoint is not None
             if checkpoint is None:
                 checkpoint = Checkpoint(start)
@@ -240,6 +235,19 @@ class AuditLogPoller(object):
 
     def close(self):
         self.store.close()
+
+
+def _ahead(state_file, store, watermark, now):
+    """The refusal of a checkpoint ahead of our clock, naming where it is kept."""
+    if state_file:
+        option, where, remedy = "state_file", state_file, "move the file away"
+    else:  # the PostgreSQL store (state_dsn)
+        option, where, remedy = ("state_dsn", "the checkpoint of state_key %s"
+                                 % getattr(store, "key", None), "delete its row")
+    return InvalidOption(option, "%s says every entry up to %s was delivered, which is ahead"
+                         " of this host's clock (%s): the clock went back or the checkpoint"
+                         " comes from another host; fix the clock, or %s to start from"
+                         " 'since'" % (where, format_utc(watermark), format_utc(now), remedy))
 
 
 def _seconds(name, value, minimum):
