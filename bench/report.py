@@ -60,6 +60,10 @@ def targets(results):
     rate = _get(results, "event_source", "events_per_s_state_file")
     add("event source events/s (state_file, prompt consumer)", ">= 1000", rate,
         rate is not None and rate >= 1000)
+    took = _get(results, "takeover", "killed_max_s")
+    bound = _get(results, "takeover", "bound_killed_s")
+    add("standby take-over after SIGKILL (max)", "<= %s s + a reconnect" % bound, took,
+        took is not None and took <= bound + 1)
     return out
 
 
@@ -253,10 +257,19 @@ def _event_source(res):
     return lines
 
 
+def _takeover(res):
+    return ["10. Standby take-over (state_dsn), %d times each, a try every %.0f s: %.2f s median"
+            " (max %.2f) after the leader's process is SIGKILLed, %.2f s (max %.2f) after its"
+            " session is terminated; stated bounds %.0f s, and %.0f s for a vanished host" % (
+                res["reps"], res["standby_interval_s"], res["killed_median_s"],
+                res["killed_max_s"], res["terminated_median_s"], res["terminated_max_s"],
+                res["bound_killed_s"], res["bound_vanished_host_s"])]
+
+
 SECTIONS = (("scan", _scan), ("connections", _connections), ("pushdown", _pushdown),
             ("memory", _memory), ("overhead", _overhead), ("modules", _modules),
             ("parallel", _parallel), ("economy", report_economy.lines),
-            ("event_source", _event_source))
+            ("event_source", _event_source), ("takeover", _takeover))
 
 
 def table(document):

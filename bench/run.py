@@ -11,7 +11,7 @@ Run it with a Python that has ansible-core, requests and the emulator's requirem
 venv of scripts/venv.sh). Environment knobs: BENCH_QUICK, BENCH_REPS, BENCH_URI_REPS,
 BENCH_LARGE_REPS, BENCH_CALL_REPS, BENCH_PARALLEL_REPS, BENCH_ONLY (comma list of scan,
 connections, pushdown, memory, modules, overhead, parallel, economy, signing,
-event_source), BENCH_KEEP (keep the work
+event_source, takeover), BENCH_KEEP (keep the work
 directory), BENCH_EMULATOR_AS_IS (do not set TCP_NODELAY in the emulator; see serve_emulator.py).
 """
 
@@ -39,6 +39,7 @@ import measure_overhead  # noqa: E402  pylint: disable=wrong-import-position
 import measure_pushdown  # noqa: E402  pylint: disable=wrong-import-position
 import measure_scan  # noqa: E402  pylint: disable=wrong-import-position
 import measure_signing  # noqa: E402  pylint: disable=wrong-import-position
+import measure_takeover  # noqa: E402  pylint: disable=wrong-import-position
 import report  # noqa: E402  pylint: disable=wrong-import-position
 
 PHASES = (
@@ -52,6 +53,7 @@ PHASES = (
     ("economy", measure_economy),
     ("signing", measure_signing),
     ("event_source", measure_event_source),
+    ("takeover", measure_takeover),
 )
 
 # Repetitions and sizes. The full run fits in about 10-15 minutes on 2 cores; most of it is

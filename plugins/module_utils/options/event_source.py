@@ -14,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
+import json
 import os
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
@@ -94,6 +96,49 @@ SOURCE_OPTIONS = {
             " restart with the same file resumes with no gap and no duplicate.",
             "One source per file: C(<state_file>.lock) is held while the source runs, and a"
             " second source with the same file is refused at start.",
+            "Mutually exclusive with O(state_dsn).",
+        ],
+    ),
+    "state_dsn": dict(
+        type="str",
+        no_log=True,
+        description=[
+            "Keep what the source has sent in PostgreSQL instead of a file, so a restarted"
+            " activation (a fresh container with no files) resumes with no gap and no"
+            " duplicate: a libpq connection string (C(host=db port=5432 dbname=eda user=eda))"
+            " or URI (C(postgresql://eda@db/eda)). The password comes from the environment"
+            " variable C(PGPASSWORD) (what an EDA credential can inject) or from the string"
+            " itself; it never appears in a message or a log.",
+            "The source creates its tables C(nirvana_labs_audit_checkpoint) (one row per"
+            " O(state_key)) and C(nirvana_labs_audit_journal) when missing; its role needs"
+            " C(CREATE) on the schema for that, then C(SELECT), C(INSERT), C(UPDATE) and"
+            " C(DELETE) on both. A wrong password, an unknown host or a missing privilege"
+            " stops the source at start with a message.",
+            "Sources with the same O(state_key) never deliver at the same time: one holds a"
+            " PostgreSQL advisory lock and delivers; the others wait as standbys, trying the"
+            " lock every 2 seconds, and one takes over from the stored checkpoint when the"
+            " leader stops: one standby period (2 seconds) and a reconnect after its process"
+            " dies, within 27 seconds of its host vanishing (server-side TCP keepalives,"
+            " C(tcp_keepalives_idle=10), C(tcp_keepalives_interval=5),"
+            " C(tcp_keepalives_count=3)). Every write carries a fencing"
+            " token, so a source that lost the lock cannot move the checkpoint.",
+            "When the database restarts or cannot be reached, the source stops sending, logs"
+            " a warning, and resumes when it is back. At most one event can then be sent"
+            " twice: the one whose record failed, and only when another source took the key"
+            " over (or this one died) before the database came back.",
+            "Needs the Python package C(psycopg) (3.x) where the source runs (the decision"
+            " environment). Mutually exclusive with O(state_file).",
+        ],
+    ),
+    "state_key": dict(
+        type="str",
+        description=[
+            "The name of this source's checkpoint row with O(state_dsn) (and of its advisory"
+            " lock): sources with the same key share one checkpoint and one leader.",
+            "Default: C(audit_log:) and the first 16 hexadecimal digits of the SHA-256 of the"
+            " base URL and the filters (canonical JSON), so activations of the same rulebook"
+            " share it and sources with other filters do not. Set it to keep the checkpoint"
+            " when the filters change.",
         ],
     ),
 }
@@ -122,4 +167,31 @@ def event_source_arguments(args, environ=None):
     found = out_of_bounds(dict(connection, **source), CONNECTION_OPTIONS, SOURCE_OPTIONS)
     if found:
         raise InvalidOption(*found)
+    _checkpoint_place(source, connection, filters)
     return connection, filters, source
+
+
+def _checkpoint_place(source, connection, filters):
+    """``state_file`` or ``state_dsn``, not both; ``state_key`` defaulted with a DSN. Without
+    a DSN neither is left in ``source`` (what remains are the poller's arguments)."""
+    if source.get("state_dsn") is not None and not source["state_dsn"].strip():
+        raise InvalidOption("state_dsn", "is empty; give a libpq connection string or URI")
+    if source.get("state_file") and source.get("state_dsn"):
+        raise InvalidOption("state_dsn", "and state_file are mutually exclusive: keep the"
+                                         " checkpoint in PostgreSQL or in a file, not both")
+    if source.get("state_key") is not None and not source["state_key"].strip():
+        raise InvalidOption("state_key", "is empty")
+    if not source.get("state_dsn"):
+        if source.pop("state_key", None) is not None:
+            raise InvalidOption("state_key", "names a checkpoint in PostgreSQL: give state_dsn"
+                                             " too")
+        source.pop("state_dsn", None)  # the poller's own options only, as before
+    elif not source.get("state_key"):
+        source["state_key"] = default_state_key(connection.get("base_url"), filters)
+
+
+def default_state_key(base_url, filters):
+    """``audit_log:`` + 16 hex digits of the SHA-256 of the base URL and the filters."""
+    text = json.dumps({"base_url": (base_url or "").rstrip("/"), "filters": filters},
+                      sort_keys=True, separators=(",", ":"), default=str)
+    return "audit_log:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

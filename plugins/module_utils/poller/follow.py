@@ -65,6 +65,23 @@ Why each entry is delivered exactly once
     acknowledges nothing). One source per state file (a lock); a state whose watermark lies
     ahead of our clock is refused (nothing would be sent until the clock caught up).
 
+    *In PostgreSQL* (``state_dsn``; ``pg_store.py``, ``pg_lease.py``). The journal is a table:
+    each record is one autocommit INSERT, durable (committed) when it returns, and each save
+    rewrites the key's row and deletes its journal rows in one transaction, so the argument
+    above holds with "the kernel has it" replaced by "the database committed it" (no operating
+    system crash takes a record back). Only the source holding the key's advisory lock
+    delivers; each lead takes a new fencing token and every record and save carries it, so a
+    source that lost its session cannot move the checkpoint. When the database restarts or
+    cannot be reached, the source stops handing over (the failed record or save ends the batch,
+    and it hands nothing over until it leads again). When it leads again and its previous token
+    is still the key's (nobody led meanwhile), its memory is the truth (it includes the entry
+    whose record failed) and is saved: no gap, no duplicate. Otherwise it reloads the stored
+    checkpoint. So exactly one entry can be sent twice per failure: the one handed over whose
+    record failed because the session was lost, when another source took the key over (or this
+    one died) before this one could save it; the next leader does not know it was sent. A
+    standby that takes over resumes from the stored checkpoint, which holds every other entry
+    delivered, so it sends no other duplicate and skips nothing.
+
     *Order.* A batch is in creation order, and batches follow each other in time. An entry the
     API lists late (within ``settle``) is delivered when it appears, so it can follow a newer
     one it was created before. With ``ordered``, only settled entries are read (H = ``t -
@@ -154,12 +171,7 @@ class AuditLogPoller(object):
         try:
             checkpoint, records = self.store.load()
             if checkpoint is not None and checkpoint.watermark > now:
-                raise InvalidOption("state_file", "%s says every entry up to %s was delivered,"
-                                    " which is ahead of this host's clock (%s): the clock went"
-                                    " back or the file comes from another host; fix the clock,"
-                                    " or move the file away to start from 'since'" % (
-                                        state_file, format_utc(checkpoint.watermark),
-                                        format_utc(now)))
+                raise _ahead(state_file, self.store, checkpoint.watermark, now)
             self.resumed = checkpoint is not None
             if checkpoint is None:
                 checkpoint = Checkpoint(start)
@@ -223,6 +235,19 @@ class AuditLogPoller(object):
 
     def close(self):
         self.store.close()
+
+
+def _ahead(state_file, store, watermark, now):
+    """The refusal of a checkpoint ahead of our clock, naming where it is kept."""
+    if state_file:
+        option, where, remedy = "state_file", state_file, "move the file away"
+    else:  # the PostgreSQL store (state_dsn)
+        option, where, remedy = ("state_dsn", "the checkpoint of state_key %s"
+                                 % getattr(store, "key", None), "delete its row")
+    return InvalidOption(option, "%s says every entry up to %s was delivered, which is ahead"
+                         " of this host's clock (%s): the clock went back or the checkpoint"
+                         " comes from another host; fix the clock, or %s to start from"
+                         " 'since'" % (where, format_utc(watermark), format_utc(now), remedy))
 
 
 def _seconds(name, value, minimum):

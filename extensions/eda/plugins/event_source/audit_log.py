@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 
 DOCUMENTATION = r"""
 ---
@@ -175,6 +176,29 @@ options:
       - The default, C(now), sends only entries created from the current second on.
       - 'Ignored when O(state_file) exists: the run resumes from it.'
     type: str
+  state_dsn:
+    description:
+      - 'Keep what the source has sent in PostgreSQL instead of a file, so a restarted activation (a fresh
+        container with no files) resumes with no gap and no duplicate: a libpq connection string (C(host=db
+        port=5432 dbname=eda user=eda)) or URI (C(postgresql://eda@db/eda)). The password comes from the
+        environment variable C(PGPASSWORD) (what an EDA credential can inject) or from the string itself;
+        it never appears in a message or a log.'
+      - The source creates its tables C(nirvana_labs_audit_checkpoint) (one row per O(state_key)) and
+        C(nirvana_labs_audit_journal) when missing; its role needs C(CREATE) on the schema for that, then
+        C(SELECT), C(INSERT), C(UPDATE) and C(DELETE) on both. A wrong password, an unknown host or a
+        missing privilege stops the source at start with a message.
+      - 'Sources with the same O(state_key) never deliver at the same time: one holds a PostgreSQL advisory
+        lock and delivers; the others wait as standbys, trying the lock every 2 seconds, and one takes
+        over from the stored checkpoint when the leader stops: one standby period (2 seconds) and a reconnect
+        after its process dies, within 27 seconds of its host vanishing (server-side TCP keepalives, C(tcp_keepalives_idle=10),
+        C(tcp_keepalives_interval=5), C(tcp_keepalives_count=3)). Every write carries a fencing token,
+        so a source that lost the lock cannot move the checkpoint.'
+      - 'When the database restarts or cannot be reached, the source stops sending, logs a warning, and
+        resumes when it is back. At most one event can then be sent twice: the one whose record failed,
+        and only when another source took the key over (or this one died) before the database came back.'
+      - Needs the Python package C(psycopg) (3.x) where the source runs (the decision environment). Mutually
+        exclusive with O(state_file).
+    type: str
   state_file:
     description:
       - 'File where the source records what it has sent (mode C(0600); it holds entry ids and times, never
@@ -182,7 +206,16 @@ options:
         atomically. A restart with the same file resumes with no gap and no duplicate.'
       - 'One source per file: C(<state_file>.lock) is held while the source runs, and a second source
         with the same file is refused at start.'
+      - Mutually exclusive with O(state_dsn).
     type: path
+  state_key:
+    description:
+      - 'The name of this source''s checkpoint row with O(state_dsn) (and of its advisory lock): sources
+        with the same key share one checkpoint and one leader.'
+      - 'Default: C(audit_log:) and the first 16 hexadecimal digits of the SHA-256 of the base URL and
+        the filters (canonical JSON), so activations of the same rulebook share it and sources with other
+        filters do not. Set it to keep the checkpoint when the filters change.'
+    type: str
   status_code:
     description:
       - 'Only entries whose audited request got this HTTP status: a code (C(404)), an inclusive range
@@ -318,6 +351,14 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.outage i
     Outage,
     is_fatal,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.pg_lease import (  # noqa: E402
+    STANDBY_INTERVAL,
+    LeadershipLost,
+    StoreUnavailable,
+)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.pg_store import (  # noqa: E402
+    PostgresStore,
+)
 
 LOG = logging.getLogger("nirvana_labs.audit.audit_log")
 
@@ -415,6 +456,125 @@ async def _poll_once(queue, poller, loop):
                         " (entries it lists later than that may be missed)", dropped)
 
 
+async def _in_thread(loop, func, *args, **kwargs):
+    """``func(*args, **kwargs)`` in a daemon thread (psycopg's calls block): the event loop
+    goes on, and a stop while it runs goes on at once, without waiting for the thread."""
+    future = loop.create_future()
+
+    def settle(result, error):
+        if not future.done():
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    def run():
+        result, error = None, None
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as err:  # pylint: disable=broad-except
+            error = err
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:
+            pass  # the loop has ended: the source stopped meanwhile
+    threading.Thread(target=run, name="audit-log-state", daemon=True).start()
+    return await future
+
+
+async def _wait_to_lead(store, loop, down):
+    """Try the key's lock every STANDBY_INTERVAL until this source leads; returns whether
+    its previous token was still the key's (``PostgresStore.lead``). ``down`` is the
+    database outage in progress (one warning per outage)."""
+    standby = False
+    while True:
+        try:
+            kept = await _in_thread(loop, store.lead)
+        except StoreUnavailable as err:
+            if not down:
+                down.append(err)
+                LOG.warning("nirvana_labs.audit.audit_log: %s; not sending until the state"
+                            " database is back, retrying every %ss", err, STANDBY_INTERVAL)
+            kept = None
+        else:
+            if kept is None and not standby:
+                LOG.info("nirvana_labs.audit.audit_log: standby for key %s: another source"
+                         " leads; trying every %ss", store.key, STANDBY_INTERVAL)
+            standby = standby or kept is None
+        if kept is not None:
+            if down:
+                LOG.warning("nirvana_labs.audit.audit_log: the state database is back")
+                del down[:]
+            if standby:
+                LOG.info("nirvana_labs.audit.audit_log: took over key %s", store.key)
+            return kept
+        await asyncio.sleep(STANDBY_INTERVAL)
+
+
+async def _lead_and_follow(queue, client, filters, source, loop):
+    """The source with ``state_dsn``: wait as standby, lead, follow; after an outage of the
+    database go on from memory when nobody led meanwhile, else from the stored checkpoint."""
+    dsn, key = source.pop("state_dsn"), source.pop("state_key")
+    try:
+        store = await _in_thread(loop, PostgresStore(dsn, key).open)
+    except AuditLogError as err:
+        LOG.error("nirvana_labs.audit.audit_log: %s", err)
+        raise
+    poller, down = None, []
+    try:
+        while True:
+            kept = await _wait_to_lead(store, loop, down)
+            try:
+                if kept and poller is not None:
+                    await _in_thread(loop, store.save, poller.checkpoint)
+                else:
+                    if poller is not None:
+                        LOG.warning("nirvana_labs.audit.audit_log: another source led key %s"
+                                    " meanwhile; going on from the stored checkpoint", key)
+                    poller = await _in_thread(loop, AuditLogPoller, client, filters=filters,
+                                              store=store, **source)
+                    _log_start(poller, "key %s" % key)
+                await _follow(queue, poller, loop, store)
+            except (StoreUnavailable, LeadershipLost) as err:
+                if isinstance(err, StoreUnavailable):
+                    down.append(err)  # one warning per outage, and one when it is back
+                LOG.warning("nirvana_labs.audit.audit_log: %s; not sending until this source"
+                            " leads key %s again", err, key)
+    finally:
+        store.shutdown()
+
+
+def _log_start(poller, where):
+    LOG.info("nirvana_labs.audit.audit_log: %s from %s, every %ss (settle %ss; %s)",
+             "resuming" if poller.resumed else "starting",
+             poller.checkpoint.watermark.isoformat(), poller.interval, poller.settle, where)
+
+
+async def _follow(queue, poller, loop, store=None):
+    """Poll until stopped; with a PostgreSQL ``store``, its lead is checked before each poll
+    and a lost database or lead ends the loop (StoreUnavailable, LeadershipLost)."""
+    outage = Outage()
+    while True:
+        try:
+            if store is not None:
+                await _in_thread(loop, store.leading)
+            await _poll_once(queue, poller, loop)
+        except (StoreUnavailable, LeadershipLost):
+            raise
+        except AuditLogError as err:
+            if is_fatal(err):
+                LOG.error("nirvana_labs.audit.audit_log stopped: %s", err)
+                raise
+            message = outage.failed(err)
+            if message:
+                LOG.warning("nirvana_labs.audit.audit_log: %s", message)
+        else:
+            message = outage.recovered()
+            if message:
+                LOG.warning("nirvana_labs.audit.audit_log: %s", message)
+        await asyncio.sleep(poller.interval)
+
+
 async def main(queue, args):
     """Entry point called by ansible-rulebook."""
     try:
@@ -424,32 +584,19 @@ async def main(queue, args):
         LOG.error("nirvana_labs.audit.audit_log: %s", err)
         raise
     loop = asyncio.get_running_loop()
-    outage = Outage()
     try:
+        if source.get("state_dsn"):
+            await _lead_and_follow(queue, client, filters, source, loop)
+            return
         try:
             poller = AuditLogPoller(client, filters=filters, **source)
         except AuditLogError as err:
             LOG.error("nirvana_labs.audit.audit_log: %s", err)
             raise
-        LOG.info("nirvana_labs.audit.audit_log: %s from %s, every %ss (settle %ss)",
-                 "resuming" if poller.resumed else "starting",
-                 poller.checkpoint.watermark.isoformat(), poller.interval, poller.settle)
+        _log_start(poller, "state_file %s" % poller.state_file if poller.state_file
+                   else "no state")
         try:
-            while True:
-                try:
-                    await _poll_once(queue, poller, loop)
-                except AuditLogError as err:
-                    if is_fatal(err):
-                        LOG.error("nirvana_labs.audit.audit_log stopped: %s", err)
-                        raise
-                    message = outage.failed(err)
-                    if message:
-                        LOG.warning("nirvana_labs.audit.audit_log: %s", message)
-                else:
-                    message = outage.recovered()
-                    if message:
-                        LOG.warning("nirvana_labs.audit.audit_log: %s", message)
-                await asyncio.sleep(poller.interval)
+            await _follow(queue, poller, loop)
         finally:
             poller.close()  # the state's lock and journal
     finally:
