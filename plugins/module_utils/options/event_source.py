@@ -32,11 +32,15 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.follow i
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import FILTER_NAMES
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.settle import SOURCE_SETTLE
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import parse_duration
 
 SOURCE_NAME = "nirvana_labs.audit.audit_log"
 # The poller's own limits on its durations.
 MIN_INTERVAL = 0.1
 MAX_SECONDS = 86400
+# How long an event may stay unacknowledged (feedback) before it is sent again.
+DEFAULT_FEEDBACK_TIMEOUT = "5m"
+MIN_FEEDBACK_TIMEOUT = 1
 
 SOURCE_FILTER_OPTIONS = dict((name, FILTER_OPTIONS[name]) for name in FILTER_NAMES
                              if name not in ("since", "until"))
@@ -95,6 +99,37 @@ SOURCE_OPTIONS = {
             " second source with the same file is refused at start.",
         ],
     ),
+    "feedback": dict(
+        type="bool",
+        default=False,
+        description=[
+            "Acknowledged delivery. With V(true) an event counts as delivered only once"
+            " ansible-rulebook has acknowledged it, that is, its rules have processed it"
+            " (matched or not; an action it starts may still be running): only then is it"
+            " recorded in O(state_file), and the state moves past a batch only when every"
+            " event of it was acknowledged. Events are sent without waiting for each"
+            " acknowledgement. After a stop or a crash, a restart sends again exactly the events"
+            " whose acknowledgement was not recorded: none is lost, and the only duplicates"
+            " are events the rules had processed just before the stop.",
+            "ansible-rulebook gives a source its acknowledgements only when started with"
+            " C(--persistence-id) (the EDA controller sets one); V(true) without them fails at"
+            " start. A source filter that drops an event or changes its C(audit_log) leaves it"
+            " unacknowledged (it is then sent again after O(feedback_timeout)).",
+            "With V(false) (the default), delivered means put on ansible-rulebook's queue,"
+            " which holds one event: an event the engine had taken but not yet processed when"
+            " it stopped is not sent again.",
+        ],
+    ),
+    "feedback_timeout": dict(
+        type="str",
+        default=DEFAULT_FEEDBACK_TIMEOUT,
+        description=[
+            "With O(feedback), how long an event may go unacknowledged before it is sent"
+            " again, with a warning (the rules then see it twice if they were only slow).",
+            "Seconds (V(300)) or a number and a unit C(s), C(m), C(h), C(d) or C(w) (V(90s),"
+            " V(5m)); from 1 second to 1 day.",
+        ],
+    ),
 }
 
 # What the source documents and takes, in the order of its documentation.
@@ -118,7 +153,20 @@ def event_source_arguments(args, environ=None):
     filters = dict((name, args[name]) for name in SOURCE_FILTER_OPTIONS
                    if args.get(name) is not None)
     source = typed_values(args, SOURCE_OPTIONS, {})
+    source["feedback_timeout"] = _duration("feedback_timeout", source["feedback_timeout"],
+                                           MIN_FEEDBACK_TIMEOUT)
     found = out_of_bounds(dict(connection, **source), CONNECTION_OPTIONS, SOURCE_OPTIONS)
     if found:
         raise InvalidOption(*found)
     return connection, filters, source
+
+
+def _duration(name, value, minimum):
+    """Seconds of a duration option (the collection's one grammar: 300, 90s, 5m)."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError as err:
+        raise InvalidOption(name, str(err))
+    if not minimum <= seconds <= MAX_SECONDS:
+        raise InvalidOption(name, "must be from %g to %g seconds" % (minimum, MAX_SECONDS))
+    return seconds
