@@ -242,7 +242,7 @@ def test_event_source_arguments_fall_back_to_the_environment_and_type_them():
             connection["timeout"], connection["use_proxy"]) == ("k", False, 4, 2.5, True)
     assert filters == {"action": "vm.deleted"}
     assert source == {"since": "now", "interval": 2.0, "settle": 30.0, "ordered": True,
-                      "state_file": None}
+                      "state_file": None, "feedback": False, "feedback_timeout": 300}
 
 
 @pytest.mark.parametrize("args,option,message", [
