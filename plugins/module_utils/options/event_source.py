@@ -105,7 +105,7 @@ SOURCE_OPTIONS = {
         description=[
             "Acknowledged delivery. With V(true) an event counts as delivered only once"
             " ansible-rulebook has acknowledged it, that is, its rules have processed it"
-            " (matched or not; an action it starts may still be running): only then is it"
+            " (matched or not; the actions they trigger may not have run yet): only then is it"
             " recorded in O(state_file), and the state moves past a batch only when every"
             " event of it was acknowledged. Events are sent without waiting for each"
             " acknowledgement. After a stop or a crash, a restart sends again exactly the events"

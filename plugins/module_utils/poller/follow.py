@@ -87,8 +87,9 @@ Why each entry is delivered exactly once
     ``feedback_timeout`` is handed over again, with a warning (an engine that dropped it); if
     it was only slow, the rules see it twice and its second acknowledgement is ignored, as are
     acknowledgements of keys not in flight. The acknowledgement comes when the rules have
-    processed the event, before an action they started ends: an action that was running when
-    ansible-rulebook stopped is not run again, in either mode.
+    matched the event, before the actions they trigger have run (they run one after another):
+    an action not finished when ansible-rulebook was killed is not run again, in either mode
+    (``tests/eda/e2e_feedback.py`` counts them).
 
     *Order.* A batch is in creation order, and batches follow each other in time. An entry the
     API lists late (within ``settle``) is delivered when it appears, so it can follow a newer
