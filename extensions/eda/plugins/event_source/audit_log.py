@@ -554,6 +554,10 @@ async def main(queue, args):
             LOG.error("nirvana_labs.audit.audit_log: %s", err)
             raise
         feedback = None if acks is None else _Feedback(acks, poller, InFlight(feedback_timeout))
+        if feedback is not None:
+            LOG.info("nirvana_labs.audit.audit_log: acknowledged delivery (feedback): an event is"
+                     " recorded once ansible-rulebook acknowledges it, sent again after %gs",
+                     feedback_timeout)
         LOG.info("nirvana_labs.audit.audit_log: %s from %s, every %ss (settle %ss)",
                  "resuming" if poller.resumed else "starting",
                  poller.checkpoint.watermark.isoformat(), poller.interval, poller.settle)
