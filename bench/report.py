@@ -266,10 +266,19 @@ def _takeover(res):
                 res["bound_killed_s"], res["bound_vanished_host_s"])]
 
 
+def _feedback(res):
+    return ["11. Acknowledged delivery: %d entries, state_file, a prompt engine: %s events/s"
+            " without feedback, %s with (ratio %s)" % (
+                res["entries"], _fmt(res["events_per_s_without_feedback"], "%.0f"),
+                _fmt(res["events_per_s_with_feedback"], "%.0f"),
+                _fmt(res["ratio_with_to_without"], "%.3f"))]
+
+
 SECTIONS = (("scan", _scan), ("connections", _connections), ("pushdown", _pushdown),
             ("memory", _memory), ("overhead", _overhead), ("modules", _modules),
             ("parallel", _parallel), ("economy", report_economy.lines),
-            ("event_source", _event_source), ("takeover", _takeover))
+            ("event_source", _event_source), ("takeover", _takeover),
+            ("feedback", _feedback))
 
 
 def table(document):

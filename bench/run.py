@@ -11,7 +11,7 @@ Run it with a Python that has ansible-core, requests and the emulator's requirem
 venv of scripts/venv.sh). Environment knobs: BENCH_QUICK, BENCH_REPS, BENCH_URI_REPS,
 BENCH_LARGE_REPS, BENCH_CALL_REPS, BENCH_PARALLEL_REPS, BENCH_ONLY (comma list of scan,
 connections, pushdown, memory, modules, overhead, parallel, economy, signing,
-event_source, takeover), BENCH_KEEP (keep the work
+event_source, takeover, feedback), BENCH_KEEP (keep the work
 directory), BENCH_EMULATOR_AS_IS (do not set TCP_NODELAY in the emulator; see serve_emulator.py).
 """
 
@@ -31,6 +31,7 @@ sys.path.insert(0, HERE)
 import environment  # noqa: E402  pylint: disable=wrong-import-position
 import measure_connections  # noqa: E402  pylint: disable=wrong-import-position
 import measure_event_source  # noqa: E402  pylint: disable=wrong-import-position
+import measure_feedback  # noqa: E402  pylint: disable=wrong-import-position
 import measure_memory  # noqa: E402  pylint: disable=wrong-import-position
 import measure_modules  # noqa: E402  pylint: disable=wrong-import-position
 import measure_parallel  # noqa: E402  pylint: disable=wrong-import-position
@@ -54,6 +55,7 @@ PHASES = (
     ("signing", measure_signing),
     ("event_source", measure_event_source),
     ("takeover", measure_takeover),
+    ("feedback", measure_feedback),
 )
 
 # Repetitions and sizes. The full run fits in about 10-15 minutes on 2 cores; most of it is

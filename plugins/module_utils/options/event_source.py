@@ -41,6 +41,9 @@ SOURCE_NAME = "nirvana_labs.audit.audit_log"
 # The poller's own limits on its durations.
 MIN_INTERVAL = 0.1
 MAX_SECONDS = 86400
+# How long an event may stay unacknowledged (feedback) before it is sent again.
+DEFAULT_FEEDBACK_TIMEOUT = "5m"
+MIN_FEEDBACK_TIMEOUT = 1
 
 SOURCE_FILTER_OPTIONS = dict((name, FILTER_OPTIONS[name]) for name in FILTER_NAMES
                              if name not in ("since", "until"))
@@ -140,6 +143,34 @@ SOURCE_OPTIONS = {
             " share it and sources with other filters do not. Set it to keep the checkpoint"
             " when the filters change.",
         ],
+    ),
+    "feedback": dict(
+        type="bool",
+        default=False,
+        description=[
+            "Acknowledged delivery. With V(true) an event counts as delivered only once"
+            " ansible-rulebook has acknowledged it, that is, its rules have processed it"
+            " (matched or not; the actions they trigger may not have run yet): only then is it"
+            " recorded in O(state_file), and the state moves past a batch only when every"
+            " event of it was acknowledged. Events are sent without waiting for each"
+            " acknowledgement. After a stop or a crash, a restart sends again exactly the events"
+            " whose acknowledgement was not recorded: none is lost, and the only duplicates"
+            " are events the rules had processed just before the stop.",
+            "ansible-rulebook gives a source its acknowledgements only when started with"
+            " C(--persistence-id) (the EDA controller sets one); V(true) without them fails at"
+            " start. A source filter that drops an event or changes its C(audit_log) leaves it"
+            " unacknowledged (it is then sent again after O(feedback_timeout)).",
+            "With V(false) (the default), delivered means put on ansible-rulebook's queue,"
+            " which holds one event: an event the engine had taken but not yet processed when"
+            " it stopped is not sent again.",
+        ],
+    ),
+    "feedback_timeout": duration(
+        DEFAULT_FEEDBACK_TIMEOUT,
+        ["With O(feedback), how long an event may go unacknowledged before it is sent again,"
+         " with a warning (the rules then see it twice if they were only slow)."],
+        minimum=MIN_FEEDBACK_TIMEOUT,
+        maximum=MAX_SECONDS,
     ),
 }
 

@@ -6,7 +6,8 @@
 The event source (``extensions/eda/plugins/event_source/audit_log.py``) is a thin asyncio
 adapter over this package; nothing here knows Ansible or asyncio, and the clock is injected.
 ``poll.py`` reads, ``state.py`` keeps the checkpoint (``lock.py``: one source per state
-file), ``outage.py`` says which errors stop the source.
+file), ``acks.py`` tracks the events awaiting ansible-rulebook's acknowledgement (feedback),
+``outage.py`` says which errors stop the source.
 
 How a poll reads
     The poller keeps a *watermark* W and the keys (ids) it *sent* whose ``created_at`` is at
@@ -58,12 +59,37 @@ Why each entry is delivered exactly once
     (``write`` returned: the kernel has it), so a restart resumes with no gap and no duplicate.
     The journal reaches the disk at each batch and at least every second
     (``state.JOURNAL_SYNC_SECONDS``): only an operating system crash can take back records,
-    those of the last second, whose events are then sent again. The adapter hands an entry
-    over and records it with nothing in between that a stop could interrupt. "Delivered"
-    means handed to the consumer: an event ansible-rulebook had taken but not yet acted on
-    when it was stopped is not sent again (without its persistence feature, ansible-rulebook
-    acknowledges nothing). One source per state file (a lock); a state whose watermark lies
-    ahead of our clock is refused (nothing would be sent until the clock caught up).
+    those of the last second, whose events are then sent again. One source per state file (a
+    lock); a state whose watermark lies ahead of our clock is refused (nothing would be sent
+    until the clock caught up).
+
+    *Delivered, without feedback.* The adapter hands an entry over (puts it on
+    ansible-rulebook's queue, which holds one event) and records it with nothing in between
+    that a stop could interrupt. "Delivered" means put on that queue: an event the engine had
+    taken but not yet processed when it stopped is recorded and not sent again (lost to the
+    rules). Exactly once holds up to the queue, not up to the rules.
+
+    *Delivered, with feedback (acknowledged delivery).* ansible-rulebook puts each event back
+    on a feedback queue once its rules have processed it (``acks.py``). Now an entry handed
+    over is only *in flight*: nothing is recorded. An acknowledgement is matched to the entry
+    in flight by its key and only then is the entry recorded (``delivered``: ``sent`` and the
+    journal). Entries are handed over without waiting for each acknowledgement, but a batch
+    is committed only once every entry of it was acknowledged, and the next batch is read
+    only after that; so W never passes an entry in flight, and ``sent`` holds only
+    acknowledged ones. *No loss:* an entry the rules never processed has no record and W lies
+    at or before it, so after a stop (of either process, at any point) the next run reads it
+    again (No miss above) and, as it is not in ``sent``, hands it over again. *Duplicates:*
+    the next run hands over again exactly the entries of the interrupted batch without a
+    record: those the rules never saw, and those they processed but whose acknowledgement
+    had not been read and recorded when the stop came (the acknowledgement was in the feedback
+    queue, or in the instant between reading and recording it). No other entry is sent twice,
+    for the No duplicate reasons above. An entry whose acknowledgement does not come within
+    ``feedback_timeout`` is handed over again, with a warning (an engine that dropped it); if
+    it was only slow, the rules see it twice and its second acknowledgement is ignored, as are
+    acknowledgements of keys not in flight. The acknowledgement comes when the rules have
+    matched the event, before the actions they trigger have run (they run one after another):
+    an action not finished when ansible-rulebook was killed is not run again, in either mode
+    (``tests/eda/e2e_feedback.py`` counts them).
 
     *In PostgreSQL* (``state_dsn``; ``pg_store.py``, ``pg_lease.py``). The journal is a table:
     each record is one autocommit INSERT, durable (committed) when it returns, and each save
@@ -209,7 +235,8 @@ class AuditLogPoller(object):
 
     def delivered(self, entry):
         """Record one delivered entry (in the store's journal): call it right after handing
-        the entry over, with nothing that can be interrupted in between."""
+        the entry over, with nothing that can be interrupted in between (with feedback: when
+        its acknowledgement is read)."""
         key = entry_key(entry)
         created = Query.entry_time(entry)
         self.checkpoint.sent[key] = created

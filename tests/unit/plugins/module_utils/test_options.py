@@ -204,6 +204,7 @@ NUMBERS = [
     ("list_limit", "list_limit: must be a whole number of at least 1"),
     ("interval", "interval: must be from 0.1 to 86400 seconds"),
     ("settle", "settle: must be more than 0 and at most 86400 seconds"),
+    ("feedback_timeout", "feedback_timeout: must be from 1 to 86400 seconds"),
 ]
 GROUPS = (CONNECTION_OPTIONS, READ_OPTIONS, REPORT_OPTIONS, SOURCE_OPTIONS)
 
@@ -245,7 +246,7 @@ def test_event_source_arguments_fall_back_to_the_environment_and_type_them():
             connection["timeout"], connection["use_proxy"]) == ("k", False, 4, 2.5, True)
     assert filters == {"action": "vm.deleted"}
     assert source == {"since": "now", "interval": 2.0, "settle": 30.0, "ordered": True,
-                      "state_file": None}
+                      "state_file": None, "feedback": False, "feedback_timeout": 300}
 
 
 @pytest.mark.parametrize("args,option,message", [

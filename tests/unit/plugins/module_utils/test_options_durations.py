@@ -51,13 +51,14 @@ def source_error(**args):
     return err.value
 
 
-def test_the_durations_are_the_three_settle_and_interval_options_with_one_definition():
+def test_the_durations_are_the_settle_interval_and_timeout_options_with_one_definition():
     durations = sorted((group is EXPORT_OPTIONS and "export" or "source", name)
                        for group in ALL_GROUPS for name, schema in group.items()
                        if schema.get("duration"))
-    assert durations == [("export", "settle"), ("source", "interval"), ("source", "settle")]
+    assert durations == [("export", "settle"), ("source", "feedback_timeout"),
+                         ("source", "interval"), ("source", "settle")]
     for group, name in ((SOURCE_OPTIONS, "interval"), (SOURCE_OPTIONS, "settle"),
-                        (EXPORT_OPTIONS, "settle")):
+                        (SOURCE_OPTIONS, "feedback_timeout"), (EXPORT_OPTIONS, "settle")):
         doc = doc_options(group)[name]
         # Text in the argument spec and the docs, the one syntax sentence, no marker leaking.
         assert doc["type"] == "str" and doc["description"][-1] == DURATION_SYNTAX

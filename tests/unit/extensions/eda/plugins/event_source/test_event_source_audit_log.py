@@ -218,7 +218,8 @@ def test_documentation_lists_exactly_the_options_it_takes():
     documented = yaml.safe_load(PLUGIN["DOCUMENTATION"])["options"]
     assert documented == doc_options(*EVENT_SOURCE_GROUPS)
     assert set(documented) == set(FILTER_NAMES) - {"since", "until"} | set(CONNECTION_NAMES) | {
-        "since", "interval", "settle", "ordered", "state_file"} | {"state_dsn", "state_key"}
+        "since", "interval", "settle", "ordered", "state_file", "feedback", "feedback_timeout"} | {
+            "state_dsn", "state_key"}
     assert yaml.safe_load(PLUGIN["EXAMPLES"])[0]["sources"][0]["nirvana_labs.audit.audit_log"]
 
 
