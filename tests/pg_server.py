@@ -138,7 +138,7 @@ class PgServer(object):
         with open(os.path.join(self.data, "postmaster.pid")) as handle:
             pid = int(handle.readline())
         os.kill(pid, signal.SIGKILL)
-        for _ in range(200):
+        for dummy in range(200):
             try:
                 os.kill(pid, 0)
             except OSError:

@@ -40,7 +40,7 @@ def args_for(dsn, key):
 
 
 async def until_logged(caplog, text, task):
-    for _ in range(300):
+    for dummy in range(300):
         if any(text in r.getMessage() for r in caplog.records):
             return
         assert not task.done(), task.exception()
@@ -58,7 +58,7 @@ def test_a_standby_waits_stops_at_once_and_takes_over(pg, fresh_key, caplog):
         standby = asyncio.ensure_future(main(asyncio.Queue(), args_for(pg.dsn(), fresh_key)))
         await until_logged(caplog, "standby for key %s" % fresh_key, standby)
         ticks = 0
-        for _ in range(10):  # the loop is free while it waits
+        for dummy in range(10):  # the loop is free while it waits
             await asyncio.sleep(0.01)
             ticks += 1
         standby.cancel()

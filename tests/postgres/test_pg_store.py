@@ -190,7 +190,7 @@ def test_standby_takes_over_when_the_leader_process_is_killed(pg, fresh_key):
         took = _wait_to_lead(standby)
         print("take-over after SIGKILL: %.2fs" % (took - killed))
         assert took - killed < TAKEOVER_BOUND
-        assert [key for key, _ in standby.load()[1]] == ["held"]
+        assert [key for key, dummy in standby.load()[1]] == ["held"]
     finally:
         if leader.poll() is None:
             leader.kill()

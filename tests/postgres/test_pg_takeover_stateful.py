@@ -88,7 +88,7 @@ class Racing(RuleBasedStateMachine):
         super(Racing, self).__init__()
         self.key = "stateful:%d" % next(KEYS)
         self.dsn = self.pg.dsn()
-        self.sources = [Source(self.dsn, self.key) for _ in range(3)]
+        self.sources = [Source(self.dsn, self.key) for dummy in range(3)]
         self.delivered = []          # (source, entry id) in hand-over order
         self.failed_records = {}  # entry -> how many of its hand-overs failed to record
         self.restarts = 0
@@ -112,7 +112,7 @@ class Racing(RuleBasedStateMachine):
             except LOST:
                 source.leading = False
                 return
-        for _ in range(count):
+        for dummy in range(count):
             entry = source.next_entry()
             if entry is None:
                 return

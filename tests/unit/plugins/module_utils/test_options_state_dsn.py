@@ -25,8 +25,8 @@ def source_of(**args):
 
 
 def test_state_key_defaults_to_a_digest_of_the_base_url_and_the_filters():
-    connection, _, one = event_source_arguments({"state_dsn": "dbname=eda",
-                                                 "action": "vm.deleted"}, environ=ENV)
+    connection, dummy, one = event_source_arguments({"state_dsn": "dbname=eda",
+                                                     "action": "vm.deleted"}, environ=ENV)
     assert one["state_dsn"] == "dbname=eda"
     assert one["state_key"] == default_state_key(connection["base_url"], {"action": "vm.deleted"})
     assert one["state_key"].startswith("audit_log:")
