@@ -26,6 +26,7 @@ import hashlib
 import os
 import re
 import struct
+from urllib.parse import unquote
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     MASK,
@@ -83,17 +84,32 @@ def lock_id(key):
                                               .encode("utf-8")).digest()[:8])[0]
 
 
+def _written_passwords(dsn):
+    """The DSN's password as written and as meant (percent-decoded, unquoted), read without
+    psycopg: a message must not show it even where psycopg is missing or cannot parse it."""
+    found = []
+    for match in _URI_PASSWORD.finditer(dsn or ""):
+        found += [match.group(2), unquote(match.group(2))]
+    for match in _KV_PASSWORD.finditer(dsn or ""):
+        value = match.group(2)
+        if value.startswith("'") and value.endswith("'") and len(value) > 1:
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        found += [match.group(2), value, value.split("&")[0], unquote(value.split("&")[0])]
+    return found
+
+
 def dsn_secrets(dsn, environ=None):
     """The passwords a message must never show: the DSN's and PGPASSWORD."""
     environ = os.environ if environ is None else environ
-    secrets = [environ.get("PGPASSWORD")]
+    secrets = [environ.get("PGPASSWORD")] + _written_passwords(dsn)
     if _conninfo is not None:
         # A malformed DSN: the regexes of mask_dsn still mask what looks like a password.
         try:
             secrets.append(_conninfo.conninfo_to_dict(dsn).get("password"))
         except Exception:  # pylint: disable=broad-except
             pass
-    return tuple(s for s in secrets if s)
+    # Longest first: a password that contains another one is masked whole.
+    return tuple(sorted(set(s for s in secrets if s), key=len, reverse=True))
 
 
 def mask_dsn(text, dsn, environ=None):
