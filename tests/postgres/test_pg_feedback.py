@@ -12,7 +12,6 @@ __metaclass__ = type
 
 import asyncio
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.acks import InFlight
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.follow import (
     AuditLogPoller,
 )
@@ -20,10 +19,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.pg_store
     PostgresStore,
 )
 from ansible_collections.nirvana_labs.audit.tests.unit.extensions.eda.plugins.event_source.test_event_source_feedback import (  # noqa: E501
-    PLUGIN,
     Engine,
     model,
     run_poll,
+    stopped_once_taken,
 )
 
 
@@ -39,21 +38,7 @@ def test_a_new_leader_sends_again_exactly_what_was_not_acknowledged(pg, fresh_ke
     never = {"e0013", "e0017"}
     engine = Engine(lambda entry_id, seen: entry_id not in never)
 
-    async def killed_while_two_are_unacknowledged():
-        feedback = PLUGIN["_Feedback"](engine.acks, poller, InFlight(3600))
-        consumer = asyncio.ensure_future(engine.run())
-        task = asyncio.ensure_future(PLUGIN["_poll_once"](
-            engine.events, poller, asyncio.get_running_loop(), feedback))
-        while len(engine.taken) < 20:
-            await asyncio.sleep(0)
-        for dummy in range(50):
-            await asyncio.sleep(0)
-        task.cancel()
-        feedback.stop()
-        consumer.cancel()
-        await asyncio.gather(task, consumer, return_exceptions=True)
-        return feedback
-    feedback = asyncio.run(killed_while_two_are_unacknowledged())
+    feedback = asyncio.run(stopped_once_taken(engine, poller, 20))
     assert feedback.in_flight.acked == 18
     first_batch = poller.checkpoint.watermark
     poller.close()  # the container is gone: its session, and so its lock, with it

@@ -42,6 +42,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.follow i
 )
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.poller.poll import Poll
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
+# The event source as ansible-rulebook loads it, run by path once for all the unit tests.
+from ansible_collections.nirvana_labs.audit.tests.unit.extensions.eda.plugins.event_source.test_event_source_feedback import (  # noqa: E501
+    PLUGIN,
+)
 from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.poller_model import (
     Clock,
     ModelApi,
@@ -50,18 +54,6 @@ from ansible_collections.nirvana_labs.audit.tests.unit.plugins.module_utils.poll
 SETTLE = 10
 TIMEOUT = 60.0
 SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") else None
-SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "extensions",
-                      "eda", "plugins", "event_source", "audit_log.py")
-
-
-def load_source(path):
-    namespace = {"__file__": path, "__name__": "<run_path>"}
-    with open(path) as handle:
-        exec(compile(handle.read(), path, "exec"), namespace)  # pylint: disable=exec-used
-    return namespace
-
-
-PLUGIN = load_source(SOURCE)
 
 
 def read_in_loop(poll, callback):

@@ -104,6 +104,24 @@ async def run_poll(engine, poller, timeout=60, extra=None):
     return feedback
 
 
+async def stopped_once_taken(engine, poller, count):
+    """Poll with feedback until the engine has taken ``count`` events, let it settle, then stop
+    the source as a kill would (nothing in flight recorded); returns the ``_Feedback``."""
+    feedback = PLUGIN["_Feedback"](engine.acks, poller, InFlight(3600))
+    consumer = asyncio.ensure_future(engine.run())
+    task = asyncio.ensure_future(PLUGIN["_poll_once"](
+        engine.events, poller, asyncio.get_running_loop(), feedback))
+    while len(engine.taken) < count:
+        await asyncio.sleep(0)
+    for dummy in range(50):
+        await asyncio.sleep(0)
+    task.cancel()  # the source is stopped
+    feedback.stop()
+    consumer.cancel()
+    await asyncio.gather(task, consumer, return_exceptions=True)
+    return feedback
+
+
 def test_every_acknowledged_entry_is_recorded_and_the_batch_committed(tmp_path):
     api, clock = model(250)
     state = str(tmp_path / "state")
@@ -144,21 +162,8 @@ def test_nothing_unacknowledged_is_recorded_nor_committed_and_a_restart_sends_it
     never = {"e0013", "e0017"}
     engine = Engine(lambda entry_id, seen: entry_id not in never)
 
-    async def stop_when_stuck():
-        feedback = PLUGIN["_Feedback"](engine.acks, poller, InFlight(3600))
-        consumer = asyncio.ensure_future(engine.run())
-        task = asyncio.ensure_future(PLUGIN["_poll_once"](
-            engine.events, poller, asyncio.get_running_loop(), feedback))
-        while len(engine.taken) < 20:  # the second batch handed over, two never acknowledged
-            await asyncio.sleep(0)
-        for dummy in range(50):
-            await asyncio.sleep(0)
-        task.cancel()  # the source is stopped
-        feedback.stop()
-        consumer.cancel()
-        await asyncio.gather(task, consumer, return_exceptions=True)
-        return feedback
-    feedback = asyncio.run(stop_when_stuck())
+    # the second batch handed over, two never acknowledged
+    feedback = asyncio.run(stopped_once_taken(engine, poller, 20))
     assert feedback.in_flight.acked == 18
     assert never.isdisjoint(poller.checkpoint.sent)
     first_batch = poller.checkpoint.watermark
