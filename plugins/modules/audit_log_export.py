@@ -105,7 +105,7 @@ EXAMPLES = r"""
       - export.final
     fail_msg: "{{ export.completeness.reason }} / {{ export.finality.reason }}"
 
-- name: Export only the deletions and failed calls by API keys of the last 7 days
+- name: Export the failed calls made with API keys in the last 7 days
   nirvana_labs.audit.audit_log_export:
     since: 7d
     actor_type: api_key
