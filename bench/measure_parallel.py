@@ -7,8 +7,8 @@ On one 2026-08 emulator: a bounded window of every entry (100,000 in a full run)
 per request sequentially (the floor: pages x latency) and with parallelism 1, 2, 4, 8, 16;
 every parallel result is compared with the sequential one, entry for entry. Then the export
 (run_export, JSONL) against a plain read of the same entries, with and without latency and
-with parallelism 1 and 8, and beside it the same export with its writer moved into a forked
-child after 2,000 entries (evidence/writer.py; off by default); the
+with parallelism 1 and 8 (its writer in a forked child, the default), and beside it the same
+export with the writer in the reading process (evidence/writer.py); the
 emulator's and the client's CPU per page; audit_log_info in a playbook returning whole entries
 and three fields; and the API requests of one lookup query
 referenced twice on eight hosts, with the cache and without.
@@ -63,17 +63,16 @@ def _read(emu, window, parallelism):
             "pages": report["pages"], "parallel": report["parallel"]}
 
 
-def _export(emu, window, parallelism, workdir, in_child=False):
-    """``in_child``: the writer moves into a forked child after 2,000 entries (off by default,
-    evidence/writer.py), for a side-by-side figure."""
+def _export(emu, window, parallelism, workdir, writer_process=True):
+    """``writer_process``: the writer in its forked child (the default, evidence/writer.py),
+    else in this process, for a side-by-side figure."""
     # pylint: disable=import-outside-toplevel
-    from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import writer
+    from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import export
     client_class, query_class, options_class, run_export = _collection()
     query = query_class(since=window[0], until=window[1])
     dest = tempfile.mkdtemp(prefix="bench-parallel-export-", dir=workdir)
-    kept = writer.PROCESS_AFTER
-    if in_child:
-        writer.PROCESS_AFTER = writer.SUGGESTED_PROCESS_AFTER
+    kept = export.WRITER_PROCESS
+    export.WRITER_PROCESS = writer_process
     try:
         with client_class(emu.api_key, base_url=emu.url) as client:
             start = time.perf_counter()
@@ -82,7 +81,7 @@ def _export(emu, window, parallelism, workdir, in_child=False):
                 read={"parallelism": parallelism}))
             seconds = time.perf_counter() - start
     finally:
-        writer.PROCESS_AFTER = kept
+        export.WRITER_PROCESS = kept
         shutil.rmtree(dest, ignore_errors=True)
     return {"seconds": seconds, "written": result["written"]}
 
@@ -146,21 +145,21 @@ def _export_vs_read(ctx, emu, window, out):
         for parallelism in (1, 8):
             reads, exports, local = [], [], []
             for rep in range(ctx.parallel_reps):
-                for name in rotated(("read", "export", "in_child"), rep):
+                for name in rotated(("read", "export", "writer_here"), rep):
                     if name == "read":
                         reads.append(_read(emu, window, parallelism)["seconds"])
                     elif name == "export":
                         exports.append(_export(emu, window, parallelism, ctx.workdir)["seconds"])
                     else:
                         local.append(_export(emu, window, parallelism, ctx.workdir,
-                                             in_child=True)["seconds"])
+                                             writer_process=False)["seconds"])
             rows["latency_%d_parallelism_%d" % (latency, parallelism)] = {
                 "read": summary(reads), "export": summary(exports),
-                "export_writer_in_child": summary(local),
+                "export_writer_in_this_process": summary(local),
                 "export_to_read": ratio(median(exports), median(reads)),
-                "in_child_to_read": ratio(median(local), median(reads))}
-            ctx.log("parallel: export vs read, %d ms, parallelism %d: %.2fs (writer in a"
-                    " child process %.2fs) vs %.2fs"
+                "writer_here_to_read": ratio(median(local), median(reads))}
+            ctx.log("parallel: export vs read, %d ms, parallelism %d: %.2fs (writer in the"
+                    " reading process %.2fs) vs %.2fs"
                     % (latency, parallelism, median(exports), median(local), median(reads)))
     emu.set_faults([])
     out["export_vs_read"] = rows

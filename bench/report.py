@@ -224,14 +224,14 @@ def _parallel(res):
                      cpu["wall_parallel_8"], cpu["cores"]))
     rows = []
     for key, row in sorted(res["export_vs_read"].items()):
-        local = row.get("export_writer_in_child") or {}
+        local = row.get("export_writer_in_this_process") or {}
         rows.append([key.replace("_", " "), _fmt(row["read"]["median"], "%.2f s"),
                      _fmt(row["export"]["median"], "%.2f s"),
                      _fmt(row["export_to_read"], "%.2f x"),
                      _fmt(local.get("median"), "%.2f s"),
-                     _fmt(row.get("in_child_to_read"), "%.2f x")])
+                     _fmt(row.get("writer_here_to_read"), "%.2f x")])
     lines += _rows(["export vs plain read", "read", "export", "export / read",
-                    "writer in a child", "its / read"], rows)
+                    "writer in the reader", "its / read"], rows)
     mod = res["module_fields"]
     lines.append("  audit_log_info in a playbook, %d entries: whole %.2f s, fields [id, action,"
                  " actor.name] %.2f s (%.2f x)" % (

@@ -20,6 +20,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported
     import Queue as queue  # pylint: disable=import-error
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.batches import flattened
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.once import IteratedOnce
 
 DEFAULT_DEPTH = 4
@@ -66,6 +67,10 @@ class Prefetched(IteratedOnce):
             self._put(err)  # raised in the reader's thread
 
     def _entries(self):
+        return flattened(self._batches())
+
+    def _batches(self):
+        """The chunks as the thread queued them (lists of up to CHUNK entries)."""
         thread = threading.Thread(target=self._feed, name="prefetch")
         thread.daemon = True
         thread.start()
@@ -76,7 +81,8 @@ class Prefetched(IteratedOnce):
                     return
                 if isinstance(item, Exception):
                     raise item
-                yield from item
+                if item:
+                    yield item
         finally:
             self._stop.set()
             thread.join()

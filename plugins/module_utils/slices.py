@@ -36,6 +36,7 @@ __metaclass__ = type
 import datetime
 import threading
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.batches import flattened
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import InvalidOption
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.once import IteratedOnce
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import NEWEST_FIRST
@@ -312,8 +313,9 @@ def _merged_order(query, slices):
 
 class ParallelScan(IteratedOnce):
     """An iterable of the entries of a bounded window, read in parallel time slices and
-    yielded in the requested order; ``report`` (the Scan's keys plus ``parallel``) is complete
-    once iteration has ended. Falls back to one sequential Scan, saying why."""
+    yielded in the requested order (``batches()``: a spilled block is handed over packed);
+    ``report`` (the Scan's keys plus ``parallel``) is complete once iteration has ended.
+    Falls back to one sequential Scan, saying why."""
 
     def __init__(self, transport, query, page_size, parallelism, early_stop=True, spill=True,
                  prefetch=False):
@@ -328,6 +330,9 @@ class ParallelScan(IteratedOnce):
         self.report = None
 
     def _entries(self):
+        return flattened(self._batches())
+
+    def _batches(self):
         gate = BackoffGate(self._transport.clock, self._transport.sleep, self.parallelism)
         workers = Workers(self._transport, self.parallelism, gate)
         try:
@@ -369,7 +374,7 @@ class ParallelScan(IteratedOnce):
         self.report = scan.report
         self.report["parallel"] = {"used": False, "reason": reason, "probes": spent}
         self.report["pages"] += spent
-        yield from (Prefetched(scan) if self.prefetch else scan)
+        yield from (Prefetched(scan) if self.prefetch else scan).batches()
         checker.release()
         if honoured:
             verdict(self.report, checker, whole.count, "the window")
@@ -428,7 +433,7 @@ class ParallelScan(IteratedOnce):
                     raise piece.error
                 if piece.report is None:  # stopped because another slice failed
                     raise [s.error for s in slices if s.error is not None][0]
-                yield from piece.buffer.entries()
+                yield from piece.buffer.batches()
                 piece.buffer.close()
             self.report = self._merged_report(order, spent, total)
         finally:

@@ -6,7 +6,8 @@ server telling random lies, checked against the model, a sequential read of the 
 
 The result is that read, entry for entry and in order, or its report says it is not
 (``complete`` not True, with ``incomplete_reason``); it never holds an entry twice. The server
-is the in-process list endpoint of the unit tests (fake_list_api): no HTTP."""
+is the in-process list endpoint of the unit tests (fake_list_api): no HTTP. Read entry by
+entry, or batch by batch with slices spilled (packed blocks), as the export reads."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -19,7 +20,8 @@ import pytest
 
 from hypothesis import example, given, settings, strategies as st
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils import slices
+from ansible_collections.nirvana_labs.audit.plugins.module_utils import slices, spill
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.batches import entries_of
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.query import Query
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.scan import Scan
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.slices import ParallelScan
@@ -38,8 +40,11 @@ def slices_of_one_page():
     """These tests exercise slicing on small windows: every slice may hold one page (the rule
     that reads small windows sequentially, MIN_SLICE_PAGES, has tests of its own)."""
     kept, slices.MIN_SLICE_PAGES = slices.MIN_SLICE_PAGES, 1
+    # Small spill blocks: a batch-by-batch read gets packed blocks from slices this small.
+    kept_block, spill.SPILL_ENTRIES = spill.SPILL_ENTRIES, 3
     yield
     slices.MIN_SLICE_PAGES = kept
+    spill.SPILL_ENTRIES = kept_block
 
 
 SPAN = 600  # seconds of data
@@ -107,11 +112,17 @@ def windows(draw):
                               now=BASE)
 
 
-def _read(entries, lie, query, parallelism, page_size):
+def _read(entries, lie, query, parallelism, page_size, batches=False):
+    """The sequential read of the true data, and a parallel one: entry by entry in memory, or
+    (``batches``) batch by batch, spilled, as the export reads (packed blocks unpacked)."""
     true = list(Scan(FakeTransport(FakeListApi(entries)), query, page_size=page_size))
     scan = ParallelScan(FakeTransport(FakeListApi(entries, **lie)), query, page_size,
-                        parallelism, spill=False)
-    return true, list(scan), scan.report
+                        parallelism, spill=batches)
+    if batches:
+        got = [entry for batch in scan.batches() for entry in entries_of(batch)]
+    else:
+        got = list(scan)
+    return true, got, scan.report
 
 
 def _check(true, got, report):
@@ -125,24 +136,26 @@ def _check(true, got, report):
 
 
 @settings(max_examples=45 if _CI else settings().max_examples)
-@given(data=st.data(), parallelism=st.integers(2, 8), page_size=st.sampled_from([10, 13, 25]))
-def test_a_parallel_read_is_right_or_says_it_is_not(data, parallelism, page_size):
+@given(data=st.data(), parallelism=st.integers(2, 8), page_size=st.sampled_from([10, 13, 25]),
+       batches=st.booleans())
+def test_a_parallel_read_is_right_or_says_it_is_not(data, parallelism, page_size, batches):
     entries = data.draw(histories(), label="entries")
     query = data.draw(windows(), label="window")
     lie = data.draw(lies(entries, query), label="lies")
-    _check(*_read(entries, lie, query, parallelism, page_size))
+    _check(*_read(entries, lie, query, parallelism, page_size, batches))
 
 
 @settings(max_examples=20 if _CI else settings().max_examples // 2)
 @given(entries=histories(), query=windows(), parallelism=st.integers(2, 8),
-       page_size=st.sampled_from([10, 13, 25]), truncate=st.booleans())
+       page_size=st.sampled_from([10, 13, 25]), truncate=st.booleans(), batches=st.booleans())
 @example(entries=[entry_at(n, n * 0.37 + 0.25) for n in range(500)],
          query=Query.from_options({"since": _at(1.5), "until": _at(150.9)}, now=BASE),
-         parallelism=8, page_size=10, truncate=True)
+         parallelism=8, page_size=10, truncate=True, batches=True)
 def test_an_honest_server_gives_the_whole_answer(entries, query, parallelism, page_size,
-                                                 truncate):
+                                                 truncate, batches):
     """Flagging is not a way out: without lies (truncating whole-second bounds is none) the
-    read is complete and equal."""
-    true, got, report = _read(entries, {"truncate": truncate}, query, parallelism, page_size)
+    read is complete and equal, entry by entry or batch by batch."""
+    true, got, report = _read(entries, {"truncate": truncate}, query, parallelism, page_size,
+                              batches)
     assert got == true
     assert report["complete"] is True, report["incomplete_reason"]

@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nirvana Labs audit collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The export writer gives the same bytes whether it stays in this process or carries on in a
-forked child (writer_process.py), as a property: random entries (any JSON values, text with
-formula starts, carriage returns and non-ASCII, colliding times, duplicates and
-contradictions, any arrival order), both orders, every format, small sort runs so the external
-sort and its merge rounds run too, and the move to the child at any point of the stream."""
+"""The export writer gives the same bytes whether it runs in this process or in a forked child
+(writer_process.py), as a property: random entries (any JSON values, text with formula starts,
+carriage returns and non-ASCII, colliding times, duplicates and contradictions, any arrival
+order), both orders, every format, small sort runs so the external sort and its merge rounds
+run too, and the entries handed over one by one, in lists, or in packed blocks (batches.py),
+mixed in any way."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -19,6 +20,7 @@ import tempfile
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.batches import Packed, pack
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence import writer
 
 pytestmark = pytest.mark.skipif(not writer.CAN_FORK, reason="the writer forks on Linux only")
@@ -47,16 +49,30 @@ def _entries(draw):
     return draw(st.permutations(base + again))
 
 
-def _write(entries, order, formats, run_size, process_after):
+def _hand_over(bundle, entries, cuts):
+    """``entries`` split at ``cuts``; each piece given as single entries, a list or a packed
+    block, by the piece's first cut."""
+    bounds = [0] + sorted(set(c % (len(entries) + 1) for c in cuts)) + [len(entries)]
+    for start, end in zip(bounds, bounds[1:]):
+        piece = entries[start:end]
+        how = (start + len(cuts)) % 3
+        if how == 0:
+            for entry in piece:
+                bundle.add(entry)
+        elif how == 1:
+            bundle.add_batch(list(piece))
+        elif piece:
+            bundle.add_batch(Packed(pack(list(piece)), len(piece)))
+
+
+def _write(entries, order, formats, run_size, separate_process, cuts):
     work = tempfile.mkdtemp(prefix="writer-process-")
     try:
         bundle = writer.BundleWriter(work, order=order, formats=formats, run_size=run_size,
-                                     process_after=process_after)
-        moved = False
+                                     separate_process=separate_process)
+        in_child = bundle.in_child
         try:
-            for entry in entries:
-                bundle.add(entry)
-                moved = moved or bundle.in_child
+            _hand_over(bundle, entries, cuts)
             parts = bundle.finish()
             files = {}
             for name, part in parts.items():
@@ -70,7 +86,7 @@ def _write(entries, order, formats, run_size, process_after):
         finally:
             bundle.abort()
         assert os.listdir(work) == []  # abort leaves nothing, whichever process wrote
-        return files, counters, moved
+        return files, counters, in_child
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -78,11 +94,10 @@ def _write(entries, order, formats, run_size, process_after):
 @settings(max_examples=25)
 @given(entries=_entries(), order=st.sampled_from(["newest_first", "oldest_first"]),
        formats=st.sampled_from(["jsonl", "csv", "both"]), run_size=st.integers(2, 6),
-       process_after=st.integers(1, 30))
+       cuts=st.lists(st.integers(0, 40), max_size=6))
 def test_the_child_writes_the_bytes_of_the_writer_in_this_process(
-        entries, order, formats, run_size, process_after):
-    here = _write(entries, order, formats, run_size, 10 ** 9)
-    child = _write(entries, order, formats, run_size, process_after)
+        entries, order, formats, run_size, cuts):
+    here = _write(entries, order, formats, run_size, False, [])
+    child = _write(entries, order, formats, run_size, True, cuts)
     assert child[:2] == here[:2]
-    assert child[2] == (len(entries) >= process_after)  # it did move when it should
-    assert not here[2]
+    assert child[2] and not here[2]

@@ -52,6 +52,10 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.timeutil import
     utc_now,
 )
 
+# The writer runs in its own process where the system can fork (evidence/writer.py): the
+# bundle's bytes are the same, the read keeps its interpreter lock. False keeps it here.
+WRITER_PROCESS = True
+
 # Connection options recorded in the manifest's ``run`` section (never the key).
 RECORDED_CONNECTION = ("timeout", "validate_certs", "ca_path", "max_retries", "use_proxy")
 # The scan report's keys the manifest records (with ``client_sorted``: the writer's own word).
@@ -341,12 +345,15 @@ def run_export(client, query, options, check_mode=False, now=utc_now, version="0
            "settle_seconds": settle_seconds}
     lock = _make_dest(dest, check_mode)
     workdir = _workdir(dest, check_mode)
-    writer = BundleWriter(workdir, order=query.order, formats=options.format, run_size=run_size)
+    # Forked before the scan starts a thread; the read then feeds it batches, spilled blocks
+    # undecoded.
+    writer = BundleWriter(workdir, order=query.order, formats=options.format, run_size=run_size,
+                          separate_process=WRITER_PROCESS)
     extra_parts = []
     try:
         scan = client.scan(query, prefetch=True, **options.read)
-        for entry in scan:
-            writer.add(entry)
+        for batch in scan.batches():
+            writer.add_batch(batch)
         report = scan.report
         parts = writer.finish()
         run["finished"] = now()

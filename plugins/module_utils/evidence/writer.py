@@ -14,11 +14,12 @@ whose key equals the previous one is the same entry again and is dropped, which 
 bounded-memory external sort (sorted runs on disk, then a k-way merge) that gives the same
 bytes; duplicates are then adjacent in the merge and dropped there.
 
-The writer can carry on in a forked child process (writer_process.py) once it has taken
-``process_after`` entries, on Linux: the child inherits the writer as it stands and writes the
-same bytes, and the read no longer shares its interpreter lock with the writer's CPU. It is off
-by default (PROCESS_AFTER): measured on a busy 2-core machine it cut the reading process's CPU
-but not the export's time (bench section 8 runs both side by side). Plain Python.
+``BundleWriter`` can run the writer in a forked child process (writer_process.py), on Linux:
+the child writes the same bytes, and the read no longer shares its interpreter lock with the
+writer's CPU (canonical JSON, SHA-256, the sort key: about half the read's). Batches reach it
+as marshal bytes; a block a parallel read spilled to disk goes over undecoded, so the reading
+process neither decodes it nor encodes anything for the writer. The export uses it wherever it
+can fork (bench section 8 measures it beside the writer in this process). Plain Python.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -50,6 +51,12 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.parts 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.evidence.writer_process import (
     WriterProcess,
 )
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.batches import (
+    batch_size,
+    entries_of,
+    packed_bytes,
+    unpack,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.files import remove_quietly
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import (
     NEWEST_FIRST,
@@ -62,11 +69,6 @@ from ansible_collections.nirvana_labs.audit.plugins.module_utils.order import (
 RUN_SIZE = 10000
 # Runs merged at once; more are merged in rounds so open files stay few.
 MAX_FAN_IN = 64
-# Entries after which the writer moves into its own process (None: never, the default until
-# bench section 8 shows it faster on an idle machine). A small export never pays for the fork.
-PROCESS_AFTER = None
-# What bench section 8 uses for its "writer in a child" export.
-SUGGESTED_PROCESS_AFTER = 2000
 # fork() without exec is safe enough only where no system library forbids it (macOS does).
 CAN_FORK = sys.platform.startswith("linux") and hasattr(os, "fork")
 
@@ -309,7 +311,7 @@ class FinishedPart(object):
         remove_quietly(self.path)
 
 
-_COUNTERS = ("received", "written", "duplicates", "conflicts", "client_sorted")
+_COUNTERS = ("written", "duplicates", "conflicts", "client_sorted")
 
 
 def _summary(writer, parts):
@@ -319,25 +321,39 @@ def _summary(writer, parts):
             "counters": dict((name, getattr(writer, name)) for name in _COUNTERS)}
 
 
+def _add_packed(writer, data):
+    for entry in unpack(data):
+        writer.add(entry)
+
+
 class BundleWriter(object):
-    """A StreamWriter (same arguments, same calls, same bytes) that moves into a forked child
-    process after ``process_after`` entries (default PROCESS_AFTER; None: never) where it can
-    (CAN_FORK)."""
+    """A StreamWriter (same arguments, same calls, same bytes), run in a forked child process
+    when ``separate_process`` is true and the system can fork (CAN_FORK).
+
+    Create it before the scan starts any thread: the fork then copies a process that holds
+    no lock another thread could own. ``add(entry)`` or ``add_batch(batch)`` (a list, or a
+    ``batches.Packed`` block, whose bytes go to the child undecoded); then ``finish()`` or
+    ``abort()``.
+    """
 
     def __init__(self, workdir, order=NEWEST_FIRST, formats="jsonl", run_size=RUN_SIZE,
-                 process_after=None):
+                 separate_process=False):
         self._local = StreamWriter(workdir, order=order, formats=formats, run_size=run_size)
         self._child = None
         self._parts = {}
-        self.process_after = PROCESS_AFTER if process_after is None else process_after
-        if not CAN_FORK:
-            self.process_after = None
-        self._received = 0
+        self._counters = {}
+        self.received = 0
+        if separate_process and CAN_FORK:
+            local, self._local = self._local, None
+            local.flush_files()  # the CSV header: else both processes would write it
+            try:
+                self._child = WriterProcess(local, _summary, StreamWriter.close_copies,
+                                            _add_packed)
+            except OSError:  # no fork here (a process limit): the writer stays in this one
+                self._local = local
 
     def __getattr__(self, name):
-        # The counters: the local writer's, or those the child sent back (or 0 meanwhile).
-        if name == "received":
-            return self.__dict__.get("_received", 0)
+        # The counters: the local writer's, or those the child sent back (0 meanwhile).
         if name in _COUNTERS:
             local = self.__dict__.get("_local")
             return getattr(local, name) if local is not None else self.__dict__.get(
@@ -350,20 +366,21 @@ class BundleWriter(object):
 
     def add(self, entry):
         """Take one entry; returns False when it was dropped as a duplicate (known only
-        while the writer is in this process: True after it moved)."""
-        self._received += 1
+        while the writer is in this process: True from a child)."""
+        self.received += 1
         if self._child is not None:
             self._child.send(entry)
             return True
-        kept = self._local.add(entry)
-        if self.process_after is not None and self._received >= self.process_after:
-            self._move_to_child()
-        return kept
+        return self._local.add(entry)
 
-    def _move_to_child(self):
-        local, self._local = self._local, None
-        local.flush_files()
-        self._child = WriterProcess(local, _summary, StreamWriter.close_copies)
+    def add_batch(self, batch):
+        """Take a batch of entries (batches.py), in order."""
+        self.received += batch_size(batch)
+        if self._child is not None:
+            self._child.send_packed(packed_bytes(batch))
+            return
+        for entry in entries_of(batch):
+            self._local.add(entry)
 
     def finish(self):
         if self._child is None:

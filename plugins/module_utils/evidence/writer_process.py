@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nirvana Labs audit collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A writer carried on in a forked child process, fed entries through a pipe.
+"""A writer run in a forked child process, fed batches of entries through a pipe.
 
-The export's writer (canonical JSON, SHA-256, the order's sort key) costs about as much CPU as
-the read that feeds it, and in one process both run under the same interpreter lock: the
+The export's writer (canonical JSON, SHA-256, the order's sort key) costs about half the CPU
+of the read that feeds it, and in one process both run under the same interpreter lock: the
 workers of a parallel read wait for the writer. Forked, the writer keeps its state (open part
-files, hash, sort runs) and runs on another core; the parent only pickles batches of entries
-and writes them to a pipe. The child sends back what ``finish`` produced, or the error that
-stopped it. Plain Python: os.fork and pipes, POSIX only (the caller decides when to use it).
+files, hash, sort runs) and runs on another core; the parent writes marshal bytes to a pipe,
+often bytes it already had (a block a parallel read spilled). The child sends back what
+``finish`` produced, or the error that stopped it. Plain Python: os.fork and pipes, POSIX only
+(the caller decides when to use it).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,13 +20,15 @@ import os
 import pickle
 import struct
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.batches import pack
+
 try:
     import fcntl
 except ImportError:  # not POSIX: the caller never forks there
     fcntl = None
 
-# Entries per pickled batch: large enough that pickling and the pipe cost little per entry,
-# small enough that the child starts on them at once.
+# Entries sent one by one are packed this many at a time: large enough that packing and the
+# pipe cost little per entry, small enough that the child starts on them at once.
 BATCH = 500
 # The pipe holds this much (Linux allows up to /proc/sys/fs/pipe-max-size, 1 MiB by default):
 # with the 64 KiB default each batch would block the parent until the child had read it, and
@@ -86,9 +89,10 @@ def _sendable(err):
         return OSError("the export writer failed: %s: %s" % (type(err).__name__, err))
 
 
-def _child(writer, summarise, entries_fd, result_fd):
-    """Feed ``writer`` until the finish frame, then send ``summarise(writer, finished)``; on
-    any failure or a closed pipe (the parent aborted or died), abort it."""
+def _child(writer, summarise, add_packed, entries_fd, result_fd):
+    """Feed ``writer`` (``add_packed(writer, data)`` for each frame) until the finish frame,
+    then send ``summarise(writer, finished)``; on any failure or a closed pipe (the parent
+    aborted or died), abort it."""
     outcome = None
     try:
         while True:
@@ -98,8 +102,7 @@ def _child(writer, summarise, entries_fd, result_fd):
             if frame == b"":
                 outcome = {"result": summarise(writer, writer.finish())}
                 break
-            for entry in pickle.loads(frame):
-                writer.add(entry)
+            add_packed(writer, frame)
     except BaseException as err:  # pylint: disable=broad-except
         outcome = {"error": _sendable(err)}
     if outcome is None or "error" in outcome:
@@ -109,16 +112,18 @@ def _child(writer, summarise, entries_fd, result_fd):
 
 
 class WriterProcess(object):
-    """``writer`` (with ``add``, ``finish`` and ``abort``) moved into a forked child.
+    """``writer`` (with ``add``, ``finish`` and ``abort``) moved into a forked child, which
+    gives each frame to ``add_packed(writer, marshal bytes of a list of entries)``.
 
-    ``send(entry)`` queues an entry; ``finish()`` returns ``summarise(writer, finished)`` as
+    ``send(entry)`` queues an entry, ``send_packed(data)`` sends a packed list as it is (after
+    the entries queued before it); ``finish()`` returns ``summarise(writer, finished)`` as
     the child computed it, or raises the child's error; ``abort()`` stops the child, which
     aborts its writer (removing its files). The caller flushes the writer's buffered files
     before (else both processes would write what the buffers hold); after the fork the parent
     calls ``parent_detach(writer)`` to close its copies of them, and never uses it again.
     """
 
-    def __init__(self, writer, summarise, parent_detach):
+    def __init__(self, writer, summarise, parent_detach, add_packed):
         entries_r, entries_w = os.pipe()
         _widen(entries_w)
         result_r, result_w = os.pipe()
@@ -128,7 +133,7 @@ class WriterProcess(object):
             try:
                 os.close(entries_w)
                 os.close(result_r)
-                _child(writer, summarise, entries_r, result_w)
+                _child(writer, summarise, add_packed, entries_r, result_w)
                 code = 0
             finally:
                 os._exit(code)  # no atexit handlers, no flush of the parent's buffers
@@ -144,10 +149,20 @@ class WriterProcess(object):
         if len(self._batch) >= BATCH:
             self._flush()
 
+    def send_packed(self, data):
+        if self._batch:
+            self._flush()
+        self._write(data)
+
     def _flush(self):
         batch, self._batch = self._batch, []
+        self._write(pack(batch))
+
+    def _write(self, data):
+        if not data:
+            return
         try:
-            _write_all(self._entries_fd, _frame(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)))
+            _write_all(self._entries_fd, _frame(data))
         except (BrokenPipeError, OSError):
             self._raise_outcome()  # the child stopped: say why
 

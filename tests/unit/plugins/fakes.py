@@ -26,6 +26,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.batches import batched
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.client import AuditLogClient
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     NotFoundError,
@@ -76,6 +77,11 @@ class FakeScan(object):
         if self._error is not None:
             raise self._error
         self.report = self._final
+
+    def batches(self):
+        """The entries in small batches, as a consumer of ``IteratedOnce.batches`` takes
+        them (an error still surfaces part-way)."""
+        return batched(iter(self), 2)
 
 
 def _completeness(report):
