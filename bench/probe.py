@@ -11,7 +11,8 @@ module's own run, ``run_export``, to JSONL in ``dest``), ``export_parallel`` (th
 bounded window holding every entry, ``parallelism`` 8), ``session`` (a bare requests.Session
 loop that decodes every page and drops it), ``module`` (a module file run with its arguments
 file, see module_run). Prints one JSON line: entries, seconds, pages and
-``peak_kib``, the process's own peak RSS.
+``peak_kib``, the process's own peak RSS (mode ``module`` adds ``child_peak_kib``, its
+writer child's).
 
 The peak is VmHWM from /proc/self/status, the high-water mark of this program's memory since
 exec. ``ru_maxrss`` (getrusage, wait4) would not do: Linux carries the RSS of the forked
@@ -35,6 +36,12 @@ def peak_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux; an upper bound
 
 
+def child_peak_kib():
+    """The largest peak RSS of the children this process waited for (the export's writer
+    process): ru_maxrss, which counts the pages it shares with this process from the fork."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+
 def module_run(spec):
     """Mode ``module``: run one module file as Ansible runs it (``python module.py args.json``),
     here in this process so the peak is the module's own; its result is printed as ``result``."""
@@ -53,7 +60,8 @@ def module_run(spec):
         sys.stdout = saved
     seconds = time.perf_counter() - start
     result = json.loads(out.getvalue().strip().splitlines()[-1])
-    sys.stdout.write(json.dumps({"result": result, "seconds": seconds, "peak_kib": peak_kib()}) + "\n")
+    sys.stdout.write(json.dumps({"result": result, "seconds": seconds, "peak_kib": peak_kib(),
+                                 "child_peak_kib": child_peak_kib()}) + "\n")
 
 
 def main(spec):
@@ -109,6 +117,7 @@ def main(spec):
         raise SystemExit("unknown mode %r" % mode)
     result["seconds"] = time.perf_counter() - start
     result["peak_kib"] = peak_kib()
+    result["child_peak_kib"] = child_peak_kib()
     sys.stdout.write(json.dumps(result) + "\n")
 
 

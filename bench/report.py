@@ -188,9 +188,11 @@ def _modules(res):
                      _fmt(m["rss_large"]["median"], "%.1f"),
                      _fmt(m["ratio_large_to_small"], "%.2f x"),
                      _fmt(m["seconds_large"]["median"], "%.1f s"),
-                     _fmt(m["entries_per_s_large"], "%d/s")])
+                     _fmt(m["entries_per_s_large"], "%d/s"),
+                     "%s / %s" % (_fmt((m.get("child_rss_small") or {}).get("median"), "%.1f"),
+                                  _fmt((m.get("child_rss_large") or {}).get("median"), "%.1f"))])
     return lines + _rows(["module", "%d" % small, "%d" % large, "ratio", "time at %d" % large,
-                          "rate"], rows)
+                          "rate", "writer child %d / %d" % (small, large)], rows)
 
 
 def _overhead(res):

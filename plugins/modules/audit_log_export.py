@@ -18,6 +18,10 @@ description:
   - Streams page by page to disk, so memory stays flat however many entries the period holds.
     Files are written under hidden temporary names, flushed to disk and renamed into place, so an
     interrupted run never leaves a file that looks complete.
+  - On Linux the module forks one child process, before the read starts, that writes the data
+    files (canonical JSON, SHA-256, order), so writing does not slow the read; it writes the same
+    bytes as the module's own process would, and ends with the module. Where the system cannot
+    fork, the module writes them itself.
   - The data files are canonical, with one entry per line, keys sorted, compact JSON, and
     entries ordered by C(created_at) then C(id) in the O(order) asked for. The same entries
     always give the same bytes, so a second run over a past window rewrites nothing and reports
