@@ -127,7 +127,12 @@ class WriterProcess(object):
         entries_r, entries_w = os.pipe()
         _widen(entries_w)
         result_r, result_w = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # a process limit: the caller keeps the writer in its own process
+            for fd in (entries_r, entries_w, result_r, result_w):
+                os.close(fd)
+            raise
         if pid == 0:  # the child: never returns
             code = 1
             try:

@@ -91,8 +91,10 @@ def test_a_failed_fork_keeps_the_writer_here(tmp_path, monkeypatch):
         raise OSError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(os, "fork", no_fork)
+    open_before = len(os.listdir("/proc/self/fd"))
     bundle = writer.BundleWriter(str(tmp_path), separate_process=True)
     assert not bundle.in_child
+    assert len(os.listdir("/proc/self/fd")) == open_before + 1  # the part file, no pipe
     bundle.add_batch(batches.Packed(batches.pack(make_entries(5)), 5))
     assert bundle.finish()[writer.JSONL_NAME].lines == 5
     bundle.abort()
