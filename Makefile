@@ -7,7 +7,7 @@ ANSIBLE ?= 2.17 2.21
 ARGS ?=
 RUN = AUDIT_ANSIBLE_VERSIONS="$(ANSIBLE)" AUDIT_TEST_ARGS="$(ARGS)" bash scripts/test.sh
 
-.PHONY: help test sanity units property property-long emulator integration lint build tarball ee \
+.PHONY: help test sanity units units-all property property-long emulator integration lint build tarball ee \
 	docsite release galaxy eda postgres demo bench pin clean
 
 help:
@@ -17,6 +17,8 @@ help:
 	@echo "                  release; eda and postgres (the event source end to end: Java 17+,"
 	@echo "                  PostgreSQL's server programs)"
 	@echo "make sanity | units | emulator | integration   one step (ANSIBLE=, ARGS=)"
+	@echo "make units-all    the units with the newest ansible-core on every Python it supports"
+	@echo "                  (make test: 3.9, its venv's and 3.13; the older one on its venv's)"
 	@echo "make property     the Hypothesis properties (tests/property), ci profile, ansible-core 2.21"
 	@echo "make property-long  the same with HYPOTHESIS_PROFILE=long (not part of make test)"
 	@echo "make lint         ansible-lint, antsibull-docs and antsibull-changelog lint"
@@ -37,6 +39,9 @@ test:
 
 sanity units property emulator integration build tarball ee docsite release eda postgres:
 	@$(RUN) --label "make $@" $@
+
+units-all:
+	@AUDIT_UNIT_PYTHONS=all $(RUN) --label "make units-all" units
 
 # The long profile (tests/property/conftest.py): random and many more examples, so a step
 # timeout of a day unless AUDIT_STEP_TIMEOUT says otherwise.
