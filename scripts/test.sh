@@ -362,7 +362,8 @@ step_units() {
     [ "$pythons" = all ] && pythons=""
     if test_files_under "$DIR/tests/unit"; then
         # One ansible-test call per Python (none: every Python); a failure on one still runs
-        # the others.
+        # the others. The single quotes are meant: $0 and $@ are the inner shell's.
+        # shellcheck disable=SC2016
         run_step "units $1" "$DIR" check_units bash -c \
             'rc=0; [ -n "$0" ] || { exec "$@"; }; for v in $0; do "$@" --python "$v" || rc=1; done; exit $rc' \
             "$pythons" "${AT[@]}" units --venv --color no "${TEST_ARGS[@]}"
