@@ -8,13 +8,15 @@ per request sequentially (the floor: pages x latency) and with parallelism 1, 2,
 every parallel result is compared with the sequential one, entry for entry. Then the export
 (run_export, JSONL) against a plain read of the same entries, with and without latency and
 with parallelism 1 and 8 (its writer in a forked child, the default), and beside it the same
-export with the writer in the reading process (evidence/writer.py); the
+export with the writer in the reading process (evidence/writer.py), each bundle's entries
+compared with the sequential read's, in order; the
 emulator's and the client's CPU per page; audit_log_info in a playbook returning whole entries
 and three fields; and the API requests of one lookup query
 referenced twice on eight hosts, with the cache and without.
 """
 
 import datetime
+import json
 import os
 import shutil
 import tempfile
@@ -80,10 +82,13 @@ def _export(emu, window, parallelism, workdir, writer_process=True):
                 dest=os.path.join(dest, "bundle"), format="jsonl", settle="5m",
                 read={"parallelism": parallelism}))
             seconds = time.perf_counter() - start
+        # Outside the time: the ids the bundle holds, in its order, for the caller to compare.
+        with open(os.path.join(dest, "bundle", "audit_log.jsonl"), "rb") as handle:
+            ids = [json.loads(line)["id"] for line in handle]
     finally:
         export.WRITER_PROCESS = kept
         shutil.rmtree(dest, ignore_errors=True)
-    return {"seconds": seconds, "written": result["written"]}
+    return {"seconds": seconds, "written": result["written"], "ids": ids}
 
 
 def _slices(ctx, emu, window, out):
@@ -138,7 +143,18 @@ def _cpu(emu, window, reference, out):
     }
 
 
-def _export_vs_read(ctx, emu, window, out):
+def _timed_export(emu, window, parallelism, ctx, reference, writer_process=True):
+    """The seconds of one export, whose bundle must hold the sequential read's entries, in
+    its order (a mismatch fails the run)."""
+    result = _export(emu, window, parallelism, ctx.workdir, writer_process)
+    if result["ids"] != reference["ids"]:
+        raise RuntimeError("the export (parallelism %d, writer %s) holds other entries than the"
+                           " sequential read" % (parallelism, "in a child" if writer_process
+                                                 else "in the reading process"))
+    return result["seconds"]
+
+
+def _export_vs_read(ctx, emu, window, reference, out):
     rows = {}
     for latency in (0, LATENCY_MS):
         emu.set_faults(latency_rule(latency) if latency else [])
@@ -149,10 +165,10 @@ def _export_vs_read(ctx, emu, window, out):
                     if name == "read":
                         reads.append(_read(emu, window, parallelism)["seconds"])
                     elif name == "export":
-                        exports.append(_export(emu, window, parallelism, ctx.workdir)["seconds"])
+                        exports.append(_timed_export(emu, window, parallelism, ctx, reference))
                     else:
-                        local.append(_export(emu, window, parallelism, ctx.workdir,
-                                             writer_process=False)["seconds"])
+                        local.append(_timed_export(emu, window, parallelism, ctx, reference,
+                                                   writer_process=False))
             rows["latency_%d_parallelism_%d" % (latency, parallelism)] = {
                 "read": summary(reads), "export": summary(exports),
                 "export_writer_in_this_process": summary(local),
@@ -210,7 +226,7 @@ def run(ctx):
         window = _window(emu, 400)
         reference = _slices(ctx, emu, window, out)
         _cpu(emu, window, reference, out)
-        _export_vs_read(ctx, emu, window, out)
+        _export_vs_read(ctx, emu, window, reference, out)
         _module_fields(ctx, emu, out)
         _lookup_reuse(ctx, emu, out)
     return out

@@ -20,11 +20,15 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported
     import Queue as queue  # pylint: disable=import-error
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.batches import flattened
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.batches import (
+    BATCH_ENTRIES,
+    batched,
+    flattened,
+)
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.once import IteratedOnce
 
 DEFAULT_DEPTH = 4
-CHUNK = 100
+CHUNK = BATCH_ENTRIES  # a page
 _DONE = object()
 
 
@@ -51,17 +55,12 @@ class Prefetched(IteratedOnce):
         return False
 
     def _feed(self):
-        chunk = []
         try:
             stream = iter(self._scan)
-            for entry in stream:
-                chunk.append(entry)
-                if len(chunk) >= CHUNK:
-                    if not self._put(chunk):
-                        stream.close()  # the reader left: end the scan (and its workers)
-                        return
-                    chunk = []
-            self._put(chunk)
+            for chunk in batched(stream, CHUNK):
+                if not self._put(chunk):
+                    stream.close()  # the reader left: end the scan (and its workers)
+                    return
             self._put(_DONE)
         except Exception as err:  # pylint: disable=broad-except
             self._put(err)  # raised in the reader's thread
@@ -81,8 +80,7 @@ class Prefetched(IteratedOnce):
                     return
                 if isinstance(item, Exception):
                     raise item
-                if item:
-                    yield item
+                yield item
         finally:
             self._stop.set()
             thread.join()

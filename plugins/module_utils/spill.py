@@ -10,11 +10,7 @@ __metaclass__ = type
 import struct
 import tempfile
 
-from ansible_collections.nirvana_labs.audit.plugins.module_utils.batches import (
-    Packed,
-    flattened,
-    pack,
-)
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.batches import Packed, pack
 
 # A slice buffered for a streaming reader spills to disk in blocks of this many entries (a
 # page): about a page a slice waits in memory, whatever the size of the window.
@@ -63,9 +59,6 @@ class SliceBuffer(object):
                 head = self._file.read(_BLOCK_HEAD.size)
         if self._memory:
             yield self._memory
-
-    def entries(self):
-        return flattened(self.batches())
 
     def close(self):
         if self._file is not None:

@@ -165,7 +165,7 @@ class WriterProcess(object):
 
     def _write(self, data):
         if not data:
-            return
+            return  # an empty frame would read as the finish frame
         try:
             _write_all(self._entries_fd, _frame(data))
         except (BrokenPipeError, OSError):

@@ -12,6 +12,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.nirvana_labs.audit.plugins.module_utils import slices, spill, workers
+from ansible_collections.nirvana_labs.audit.plugins.module_utils.batches import flattened
 from ansible_collections.nirvana_labs.audit.plugins.module_utils.errors import (
     ApiError,
     BadResponseError,
@@ -183,12 +184,12 @@ def test_a_spilling_buffer_keeps_only_a_block_in_memory_and_gives_back_every_ent
     for entry in kept:
         buffer.add(entry)
     assert len(buffer._memory) == 23 % 7  # pylint: disable=protected-access
-    assert list(buffer.entries()) == kept
+    assert list(flattened(buffer.batches())) == kept
     buffer.close()
     in_memory = spill.SliceBuffer(spill=False)
     for entry in kept:
         in_memory.add(entry)
-    assert in_memory._file is None and list(in_memory.entries()) == kept  # pylint: disable=protected-access
+    assert in_memory._file is None and list(flattened(in_memory.batches())) == kept  # pylint: disable=protected-access
 
 
 def test_an_entry_too_deep_to_spill_is_a_bad_response(monkeypatch):
